@@ -1,0 +1,113 @@
+package contracts
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Stream names. Streams are created by natsx.EnsureStreams, never by
+// auto-provisioning (dotted subjects make auto-provisioned names invalid).
+const (
+	StreamCommands = "ORDER_COMMANDS"
+	StreamEvents   = "ORDER_EVENTS"
+	StreamDLQ      = "ORDER_DLQ"
+	StreamResults  = "ORDER_RESULTS"
+)
+
+// Subject roots. Every subject is <root>.<order_id>.<suffix>.
+const (
+	CommandsRoot = "orders.commands"
+	EventsRoot   = "orders.events"
+	StatusRoot   = "orders.status"
+	ResultsRoot  = "orders.results"
+	DLQRoot      = "orders.dlq"
+)
+
+// Dead-letter subjects: a message that can never be processed is republished
+// here with HeaderReason, HeaderOriginalSubject and its original body.
+const (
+	DLQCommands = DLQRoot + ".commands"
+	DLQEvents   = DLQRoot + ".events"
+)
+
+// Headers used on NATS messages.
+const (
+	HeaderMsgID           = "Nats-Msg-Id" // JetStream deduplication key
+	HeaderCommandID       = "Orderflow-Command-Id"
+	HeaderReason          = "Orderflow-Reason"
+	HeaderOriginalSubject = "Orderflow-Original-Subject"
+	// CloudEvents binary-mode attributes (https://github.com/cloudevents/spec, NATS binding).
+	HeaderCEID          = "ce-id"
+	HeaderCESource      = "ce-source"
+	HeaderCEType        = "ce-type"
+	HeaderCESpecVersion = "ce-specversion"
+	HeaderCESubject     = "ce-subject"
+	HeaderCETime        = "ce-time"
+	HeaderContentType   = "content-type"
+)
+
+var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// MaxOrderIDLength bounds order IDs so subjects and workflow IDs stay short.
+const MaxOrderIDLength = 64
+
+// ValidateOrderID reports why id cannot be used as an order ID, or nil.
+// An order ID is one NATS subject token: letters, digits, '_' and '-'.
+func ValidateOrderID(id string) error {
+	if id == "" {
+		return fmt.Errorf("order_id is empty")
+	}
+	if len(id) > MaxOrderIDLength {
+		return fmt.Errorf("order_id is longer than %d characters", MaxOrderIDLength)
+	}
+	if !orderIDPattern.MatchString(id) {
+		return fmt.Errorf("order_id %q may contain only letters, digits, '_' and '-'", id)
+	}
+	return nil
+}
+
+// CommandSubject is where a command of kind for orderID is published.
+func CommandSubject(orderID string, kind CommandKind) string {
+	return CommandsRoot + "." + orderID + "." + string(kind)
+}
+
+// CommandsWildcard matches every command subject.
+const CommandsWildcard = CommandsRoot + ".>"
+
+// ParseCommandSubject splits orders.commands.<order_id>.<kind>. It checks the
+// shape and the order ID, not whether kind is known.
+func ParseCommandSubject(subject string) (orderID string, kind CommandKind, err error) {
+	rest, ok := strings.CutPrefix(subject, CommandsRoot+".")
+	if !ok {
+		return "", "", fmt.Errorf("subject %q is not under %s", subject, CommandsRoot)
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 2 {
+		return "", "", fmt.Errorf("subject %q is not %s.<order_id>.<kind>", subject, CommandsRoot)
+	}
+	if err := ValidateOrderID(parts[0]); err != nil {
+		return "", "", err
+	}
+	return parts[0], CommandKind(parts[1]), nil
+}
+
+// EventSubject is where an event of type t for orderID is published.
+func EventSubject(orderID string, t EventType) string {
+	return EventsRoot + "." + orderID + "." + string(t)
+}
+
+// EventsWildcard matches every event subject.
+const EventsWildcard = EventsRoot + ".>"
+
+// StatusSubject answers live status requests for orderID (request/reply).
+func StatusSubject(orderID string) string { return StatusRoot + "." + orderID }
+
+// StatusWildcard matches every status subject; responders use a queue group.
+const StatusWildcard = StatusRoot + ".*"
+
+// ResultSubject carries the bridge's outcome of each command for orderID.
+func ResultSubject(orderID string) string { return ResultsRoot + "." + orderID }
+
+// ResultsWildcard matches every result subject.
+const ResultsWildcard = ResultsRoot + ".*"

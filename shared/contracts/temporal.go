@@ -1,0 +1,30 @@
+package contracts
+
+import "strconv"
+
+// Temporal names. Task queues are defaults: tests run on their own queues.
+const (
+	Namespace            = "default"
+	TaskQueueOrders      = "orders-tq"
+	TaskQueueShipping    = "shipping-tq"
+	WorkflowOrder        = "OrderWorkflow"
+	WorkflowShipping     = "ShippingWorkflow"
+	SignalCancel         = "cancel"
+	SignalUpdateAddress  = "update-address"
+	SignalApprove        = "approve"
+	SignalDispatchFailed = "dispatch-failed"
+	QueryStatus          = "status"
+	// MemoPaymentID is set on every OrderWorkflow start so the bridge can tell
+	// a duplicate start from a conflicting one without running a query.
+	MemoPaymentID = "payment_id"
+)
+
+// OrderWorkflowID derives the workflow ID from the order ID. Starting a
+// second workflow with the same ID is refused by Temporal, which makes a
+// duplicated start command harmless long after JetStream's dedup window.
+func OrderWorkflowID(orderID string) string { return "order-wf-" + orderID }
+
+// ShippingWorkflowID names the child for one shipping attempt (1-based).
+func ShippingWorkflowID(orderID string, attempt int) string {
+	return "shipping-wf-" + orderID + "-" + strconv.Itoa(attempt)
+}
