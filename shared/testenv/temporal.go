@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 // TemporalServer is a Temporal dev server process started by a test.
@@ -115,7 +117,7 @@ func (s *TemporalServer) start() error {
 		return err
 	}
 	s.Address = fmt.Sprintf("127.0.0.1:%d", s.port)
-	s.cmd = exec.Command(s.bin, DevServerArgs(s.port, uiPort, httpPort, s.dbFile, true)...)
+	s.cmd = exec.Command(s.bin, temporalx.DevServerArgs(s.port, uiPort, httpPort, s.dbFile, true)...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
@@ -144,28 +146,6 @@ func (s *TemporalServer) Stop() {
 		<-s.done
 	}
 	s.cmd = nil
-}
-
-// DevServerArgs are the dev server flags used by tests and the run command:
-// WAL journaling and eager activities are measured speed-ups (see BENCHMARKS.md).
-func DevServerArgs(port, uiPort, httpPort int, dbFile string, headless bool) []string {
-	args := []string{"server", "start-dev",
-		"--ip", "127.0.0.1",
-		"--port", fmt.Sprint(port),
-		"--http-port", fmt.Sprint(httpPort),
-		"--metrics-port", "0",
-		"--db-filename", dbFile,
-		"--log-level", "warn",
-		"--sqlite-pragma", "journal_mode=wal",
-		"--sqlite-pragma", "synchronous=normal",
-		"--dynamic-config-value", "system.enableActivityEagerExecution=true",
-	}
-	if headless {
-		args = append(args, "--headless")
-	} else {
-		args = append(args, "--ui-port", fmt.Sprint(uiPort))
-	}
-	return args
 }
 
 // temporalBinary finds the dev server: TEMPORAL_BIN, the repository's

@@ -1,0 +1,89 @@
+// Command devstack runs the whole orderflow system on one machine for local
+// use: the Temporal dev server, NATS (the one at NATS_URL, or an embedded
+// one), PostgreSQL (DATABASE_URL, or a private cluster), the streams, the
+// migrations and the five services. It stays in the foreground and stops
+// everything it started on Ctrl-C.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/orderflow/orderflow/shared/app"
+	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/logging"
+)
+
+// Config lists every variable the run command reads.
+type Config struct {
+	Log       config.Log
+	DataDir   string        `env:"DATA_DIR" envDefault:".data"`
+	BinDir    string        `env:"BIN_DIR" envDefault:".bin"`
+	NATSURL   string        `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	DBURL     string        `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/orderflow?sslmode=disable"`
+	PGPort    int           `env:"PRIVATE_PG_PORT" envDefault:"5433"`
+	HTTPAddr  string        `env:"HTTP_ADDR" envDefault:":8000"`
+	Temporal  TemporalPorts `envPrefix:"TEMPORAL_"`
+	Faults    string        `env:"FAULTS" envDefault:"on"` // on: 33% fail, 34% hang; off: none
+	FailRate  string        `env:"FAULT_FAIL_RATE" envDefault:"0.33"`
+	HangRate  string        `env:"FAULT_HANG_RATE" envDefault:"0.34"`
+	StopAfter time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+}
+
+// TemporalPorts are the dev server's listeners.
+type TemporalPorts struct {
+	Port   int `env:"PORT" envDefault:"7233"`
+	UIPort int `env:"UI_PORT" envDefault:"8233"`
+}
+
+// Validate rejects settings that cannot work.
+func (c *Config) Validate() error {
+	if c.Faults != "on" && c.Faults != "off" {
+		return fmt.Errorf("FAULTS must be on or off, not %q", c.Faults)
+	}
+	return nil
+}
+
+func main() { app.Main("devstack", run) }
+
+func run(ctx context.Context) error {
+	cfg, err := config.Load[Config]()
+	if err != nil {
+		return err
+	}
+	log := logging.New("devstack", cfg.Log)
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	s := &stack{cfg: cfg, log: log}
+	defer s.stop()
+	if err := s.start(ctx); err != nil {
+		return err
+	}
+	s.printURLs()
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: interrupt received")
+		return nil
+	case err := <-s.exited:
+		return err
+	}
+}
+
+func (s *stack) printURLs() {
+	api := "http://localhost" + s.cfg.HTTPAddr
+	fmt.Printf(`
+orderflow is running (Ctrl-C stops everything)
+  API              %s
+  API docs         %s/docs
+  Temporal UI      http://localhost:%d
+  Temporal gRPC    127.0.0.1:%d
+  NATS             %s
+  PostgreSQL       %s
+  data directory   %s
+  faults           %s
+
+`, api, api, s.cfg.Temporal.UIPort, s.cfg.Temporal.Port, s.natsURL, redact(s.dbURL), s.cfg.DataDir, s.faultsLabel())
+}

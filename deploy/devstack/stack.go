@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orderflow/orderflow/migrations"
+	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/temporalx"
+)
+
+// services are started in this order and stopped in reverse, so intake (the
+// API) stops first and the projector drains last.
+var services = []string{"projector", "order-worker", "shipping-worker", "bridge", "api"}
+
+type stack struct {
+	cfg Config
+	log *slog.Logger
+
+	natsURL string
+	dbURL   string
+
+	procs      []*proc // stopped in reverse order
+	natsServer *natsserver.Server
+	privatePG  string // data directory of a private cluster we started
+	exited     chan error
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (s *stack) start(ctx context.Context) error {
+	s.exited = make(chan error, len(services)+1)
+	if err := s.startTemporal(); err != nil {
+		return err
+	}
+	if err := s.ensureNATS(ctx); err != nil {
+		return err
+	}
+	if err := s.ensurePostgres(ctx); err != nil {
+		return err
+	}
+	if err := migrations.Up(ctx, s.dbURL); err != nil {
+		return err
+	}
+	s.log.Info("migrations applied")
+	for _, name := range services {
+		if err := s.startService(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *stack) faultsLabel() string {
+	if s.cfg.Faults == "off" {
+		return "off (FAULTS=off)"
+	}
+	return fmt.Sprintf("on: %s fail, %s hang per attempt (FAULTS=off turns them off)", s.cfg.FailRate, s.cfg.HangRate)
+}
+
+func (s *stack) startTemporal() error {
+	bin := filepath.Join(s.cfg.BinDir, "temporal")
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("%s missing: run `make tools` first (or `make run`, which builds it)", bin)
+	}
+	db := filepath.Join(s.cfg.DataDir, "temporal.db")
+	httpPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	args := temporalx.DevServerArgs(s.cfg.Temporal.Port, s.cfg.Temporal.UIPort, httpPort, db, false)
+	if err := s.spawn("temporal", bin, args, nil); err != nil {
+		return err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.Port)
+	if err := waitTCP(addr, 60*time.Second); err != nil {
+		return fmt.Errorf("temporal dev server did not come up on %s: %w", addr, err)
+	}
+	s.log.Info("temporal dev server up", "address", addr, "db", db)
+	return nil
+}
+
+// ensureNATS uses the server at NATS_URL when it answers, otherwise starts an
+// embedded one with JetStream on that URL's port.
+func (s *stack) ensureNATS(ctx context.Context) error {
+	s.natsURL = s.cfg.NATSURL
+	nc, err := nats.Connect(s.natsURL, nats.Timeout(2*time.Second))
+	if err != nil {
+		u, perr := url.Parse(s.natsURL)
+		if perr != nil {
+			return fmt.Errorf("NATS_URL: %w", perr)
+		}
+		port := 4222
+		if p := u.Port(); p != "" {
+			fmt.Sscan(p, &port)
+		}
+		srv, serr := natsserver.NewServer(&natsserver.Options{
+			Host: "127.0.0.1", Port: port, JetStream: true, NoSigs: true,
+			StoreDir: filepath.Join(s.cfg.DataDir, "nats"),
+		})
+		if serr != nil {
+			return fmt.Errorf("start embedded nats: %w", serr)
+		}
+		go srv.Start()
+		if !srv.ReadyForConnections(10 * time.Second) {
+			return errors.New("embedded nats did not become ready")
+		}
+		s.natsServer = srv
+		s.log.Info("started embedded NATS with JetStream", "url", s.natsURL, "reason", err)
+		if nc, err = nats.Connect(s.natsURL); err != nil {
+			return fmt.Errorf("connect embedded nats: %w", err)
+		}
+	} else {
+		s.log.Info("using NATS", "url", s.natsURL)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	if err := natsx.EnsureStreams(ctx, js); err != nil {
+		return err
+	}
+	s.log.Info("streams ready")
+	return nil
+}
+
+// ensurePostgres uses DATABASE_URL's server when it answers (creating the
+// database if needed); otherwise it runs a private cluster under the data
+// directory with the installed PostgreSQL binaries.
+func (s *stack) ensurePostgres(ctx context.Context) error {
+	s.dbURL = s.cfg.DBURL
+	err := createDatabase(ctx, s.dbURL)
+	if err == nil {
+		s.log.Info("using PostgreSQL", "url", redact(s.dbURL))
+		return nil
+	}
+	s.log.Warn("PostgreSQL at DATABASE_URL does not answer; trying a private cluster", "error", err)
+	bindir, ferr := findPGBin()
+	if ferr != nil {
+		return fmt.Errorf("no PostgreSQL: %v, and %w. Install it (apt-get install postgresql) or set DATABASE_URL", err, ferr)
+	}
+	dir, _ := filepath.Abs(filepath.Join(s.cfg.DataDir, "pg"))
+	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		if err := chownToPostgres(dir); err != nil {
+			return err
+		}
+		init := pgCommand(filepath.Join(bindir, "initdb"), "-D", dir, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+		if out, err := init.CombinedOutput(); err != nil {
+			return fmt.Errorf("initdb: %v: %s", err, out)
+		}
+	}
+	start := pgCommand(filepath.Join(bindir, "pg_ctl"), "-D", dir, "-l", filepath.Join(dir, "server.log"), "-w",
+		"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", s.cfg.PGPort, dir), "start")
+	if out, err := start.CombinedOutput(); err != nil {
+		return fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	}
+	s.privatePG = dir
+	s.dbURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/orderflow?sslmode=disable", s.cfg.PGPort)
+	if err := createDatabase(ctx, s.dbURL); err != nil {
+		return err
+	}
+	s.log.Info("started private PostgreSQL", "dir", dir, "url", redact(s.dbURL))
+	return nil
+}
+
+func (s *stack) startService(name string) error {
+	bin := filepath.Join(s.cfg.BinDir, name)
+	env := []string{
+		"NATS_URL=" + s.natsURL,
+		"DATABASE_URL=" + s.dbURL,
+		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", s.cfg.Temporal.Port),
+		"HTTP_ADDR=" + s.cfg.HTTPAddr,
+	}
+	if s.cfg.Faults == "on" {
+		env = append(env, "FAULT_FAIL_RATE="+s.cfg.FailRate, "FAULT_HANG_RATE="+s.cfg.HangRate)
+	} else {
+		env = append(env, "FAULT_FAIL_RATE=0", "FAULT_HANG_RATE=0")
+	}
+	return s.spawn(name, bin, nil, env)
+}
+
+// spawn starts a child in its own process group, prefixes its output with its
+// name, and reports an unexpected exit on s.exited.
+func (s *stack) spawn(name, bin string, args, env []string) error {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	var copied sync.WaitGroup
+	copied.Add(1)
+	go func() { defer copied.Done(); prefixLines(os.Stdout, name, out) }()
+	go func() {
+		copied.Wait()
+		err := cmd.Wait()
+		close(p.done)
+		s.exited <- fmt.Errorf("%s exited unexpectedly: %v", name, err)
+	}()
+	s.procs = append(s.procs, p)
+	s.log.Info("started", "process", name, "pid", cmd.Process.Pid)
+	return nil
+}
+
+// stop terminates children newest first, then NATS and PostgreSQL.
+func (s *stack) stop() {
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		p := s.procs[i]
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(s.cfg.StopAfter):
+			s.log.Warn("did not stop in time; killing", "process", p.name)
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+		s.log.Info("stopped", "process", p.name)
+	}
+	if s.natsServer != nil {
+		s.natsServer.Shutdown()
+		s.natsServer.WaitForShutdown()
+		s.log.Info("stopped embedded NATS")
+	}
+	if s.privatePG != "" {
+		bindir, _ := findPGBin()
+		_ = pgCommand(filepath.Join(bindir, "pg_ctl"), "-D", s.privatePG, "-m", "fast", "-w", "stop").Run()
+		s.log.Info("stopped private PostgreSQL")
+	}
+}
+
+func prefixLines(w io.Writer, name string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fmt.Fprintf(w, "%-16s| %s\n", name, sc.Text())
+	}
+}
+
+func createDatabase(ctx context.Context, dbURL string) error {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	admin := *u
+	admin.Path = "/postgres"
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, admin.String())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(cctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := conn.Exec(cctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("create database %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func findPGBin() (string, error) {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(matches) > 0 {
+		return filepath.Dir(matches[len(matches)-1]), nil
+	}
+	return "", errors.New("no PostgreSQL binaries (initdb) installed")
+}
+
+func waitTCP(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func redact(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return dbURL
+	}
+	return u.Redacted()
+}
+
+// pgCommand runs a PostgreSQL tool; PostgreSQL refuses to run as root, so
+// as root it runs as the postgres user.
+func pgCommand(bin string, args ...string) *exec.Cmd {
+	if os.Geteuid() == 0 {
+		return exec.Command("runuser", append([]string{"-u", "postgres", "--", bin}, args...)...)
+	}
+	return exec.Command(bin, args...)
+}
+
+func chownToPostgres(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	if out, err := exec.Command("chown", "postgres:postgres", dir).CombinedOutput(); err != nil {
+		return fmt.Errorf("chown %s to postgres (needed to run PostgreSQL as root): %v: %s", dir, err, out)
+	}
+	return nil
+}
