@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/testenv"
+)
+
+// TestRunCommandEndToEnd starts the real run command with every service as
+// its own process, sends the seed's curl requests, and follows one order
+// through NATS, Temporal (parent and child on their task queues) and the
+// projection, then checks Ctrl-C leaves nothing running.
+func TestRunCommandEndToEnd(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	bin := filepath.Join(root, ".bin")
+	for _, name := range append([]string{"devstack", "temporal"}, services...) {
+		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
+			t.Fatalf("%s/%s missing: run `make build` first (make test does)", bin, name)
+		}
+	}
+	dbURL := testenv.Postgres(t)
+	ns := testenv.NATS(t)
+	temporalPort, uiPort, httpPort := port(t), port(t), port(t)
+	api := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+
+	cmd := exec.Command(filepath.Join(bin, "devstack"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(),
+		"DATA_DIR="+t.TempDir(),
+		"BIN_DIR="+bin,
+		"NATS_URL="+ns.URL,
+		"DATABASE_URL="+dbURL,
+		fmt.Sprintf("TEMPORAL_PORT=%d", temporalPort),
+		fmt.Sprintf("TEMPORAL_UI_PORT=%d", uiPort),
+		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", httpPort),
+		"FAULTS=on",
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("run command output:\n%s", out.String())
+		}
+	})
+
+	waitFor(t, 90*time.Second, "API ready", func() bool {
+		resp, err := http.Get(api + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if !strings.Contains(out.String(), fmt.Sprintf("http://localhost:%d", uiPort)) {
+		t.Errorf("run command did not print the Temporal UI URL")
+	}
+
+	orderID := testenv.UniqueName("order-123")
+	// The seed README's start request, verbatim apart from the order ID.
+	resp, err := http.Post(api+"/orders/"+orderID+"/start", "application/json",
+		strings.NewReader(`{"payment_id": "payment-456"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("start: status %d, want 202", resp.StatusCode)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var state string
+	waitFor(t, 60*time.Second, "order terminal in PostgreSQL", func() bool {
+		var terminal bool
+		err := conn.QueryRow(ctx, "SELECT state, terminal FROM orders WHERE order_id = $1", orderID).Scan(&state, &terminal)
+		return err == nil && terminal
+	})
+	if state != string(contracts.StateShipped) {
+		t.Errorf("order ended %s, want shipped", state)
+	}
+	var events, firstSeq, lastSeq int
+	if err := conn.QueryRow(ctx, "SELECT count(*), min(seq), max(seq) FROM events WHERE order_id = $1", orderID).Scan(&events, &firstSeq, &lastSeq); err != nil {
+		t.Fatal(err)
+	}
+	if events < 6 || firstSeq != 1 || lastSeq != events {
+		t.Errorf("events: %d rows, seq %d..%d; want a gapless audit log of at least 6", events, firstSeq, lastSeq)
+	}
+
+	// The status endpoint answers for the finished order.
+	resp, err = http.Get(api + "/orders/" + orderID + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status struct {
+		Source string `json:"source"`
+		State  string `json:"state"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&status)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || status.State != string(contracts.StateShipped) {
+		t.Errorf("status: %d %+v, want 200 shipped", resp.StatusCode, status)
+	}
+
+	// Temporal shows the parent on orders-tq and its child on shipping-tq.
+	tc, err := client.DialContext(ctx, client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", temporalPort)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	parent, err := tc.DescribeWorkflowExecution(ctx, contracts.OrderWorkflowID(orderID), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parent.WorkflowExecutionInfo.TaskQueue; got != contracts.TaskQueueOrders {
+		t.Errorf("parent task queue %s, want %s", got, contracts.TaskQueueOrders)
+	}
+	children, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("ParentWorkflowId = '%s'", contracts.OrderWorkflowID(orderID)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(children.Executions) == 0 {
+		t.Fatalf("no child workflow of %s", contracts.OrderWorkflowID(orderID))
+	}
+	for _, c := range children.Executions {
+		if c.TaskQueue != contracts.TaskQueueShipping || c.Type.Name != contracts.WorkflowShipping {
+			t.Errorf("child %s: type %s on %s, want %s on %s", c.Execution.WorkflowId, c.Type.Name, c.TaskQueue, contracts.WorkflowShipping, contracts.TaskQueueShipping)
+		}
+	}
+	if children.Executions[0].Status != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		t.Errorf("last child status %s", children.Executions[0].Status)
+	}
+
+	// Ctrl-C stops everything: the run command exits and its ports close.
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	stopped = true
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("run command exit: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("run command did not stop within 60s of Ctrl-C")
+	}
+	for _, p := range []int{temporalPort, uiPort, httpPort} {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
+			c.Close()
+			t.Errorf("port %d still open after Ctrl-C", p)
+		}
+	}
+}
+
+func port(t *testing.T) int {
+	t.Helper()
+	p, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
