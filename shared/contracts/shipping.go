@@ -1,0 +1,58 @@
+package contracts
+
+import "time"
+
+// SignalShippingProgress is sent by ShippingWorkflow to its parent on every
+// shipping transition and signal decision. Only the parent publishes events
+// (it owns the per-order sequence), so the child reports instead of
+// publishing.
+const SignalShippingProgress = "shipping-progress"
+
+// ShippingInput is ShippingWorkflow's only argument. The parent passes its
+// timing settings so both workflows keep the values recorded at order start.
+type ShippingInput struct {
+	OrderID             string        `json:"order_id"`
+	ParentWorkflowID    string        `json:"parent_workflow_id"`
+	Attempt             int           `json:"attempt"`
+	Items               []Item        `json:"items"`
+	Address             Address       `json:"address"`
+	StepTimeout         time.Duration `json:"step_timeout"`
+	MaxDispatchAttempts int           `json:"max_dispatch_attempts"`
+}
+
+// Shipping outcomes, in ShippingReport.Outcome once the child has ended.
+const (
+	ShippingShipped        = "shipped"
+	ShippingCancelled      = "cancelled"
+	ShippingDispatchFailed = "dispatch_failed"
+)
+
+// SignalDecision is the child's verdict on a cancel or update-address the
+// parent forwarded: the child alone knows whether the carrier was dispatched.
+type SignalDecision struct {
+	CommandID string    `json:"command_id"`
+	Signal    string    `json:"signal"`
+	Accepted  bool      `json:"accepted"`
+	Reason    string    `json:"reason,omitempty"`
+	Address   *Address  `json:"address,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// ShippingReport is the child's cumulative progress: the payload of
+// SignalShippingProgress and, with Outcome set, the child's result. Seq grows
+// with every report so the parent ignores a stale one delivered late.
+type ShippingReport struct {
+	Attempt        int              `json:"attempt"`
+	Seq            int              `json:"seq"`
+	Outcome        string           `json:"outcome,omitempty"`
+	Reason         string           `json:"reason,omitempty"`
+	Address        Address          `json:"address"`
+	PreparedAt     *time.Time       `json:"prepared_at,omitempty"`
+	DispatchedAt   *time.Time       `json:"dispatched_at,omitempty"`
+	ShippedAt      *time.Time       `json:"shipped_at,omitempty"`
+	TrackingNumber string           `json:"tracking_number,omitempty"`
+	Carrier        string           `json:"carrier,omitempty"`
+	Attempts       map[Step]int     `json:"attempts"`
+	Errors         []StepError      `json:"errors,omitempty"`
+	Decisions      []SignalDecision `json:"decisions,omitempty"`
+}
