@@ -1,0 +1,158 @@
+// Command bench drives orders through the whole running system at a constant
+// arrival rate (open loop) through two arms in the same run, interleaved on
+// the same warm stack: A starts OrderWorkflow directly with the Temporal
+// client, B goes through the HTTP API, JetStream and the bridge. It reports
+// accept latency, start-to-terminal and accept-to-projection times per arm as
+// JSON and as a Markdown table. See BENCHMARKS.md for results and commands.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	scenario := flag.String("scenario", "quick", "quick | capacity | faults")
+	ratesFlag := flag.String("rates", "4,8,12,16,20", "capacity: offered orders/s per arm, rising")
+	rate := flag.Float64("rate", 5, "faults, quick: offered orders/s per arm")
+	orders := flag.Int("orders", 1000, "faults: orders per arm")
+	segment := flag.Duration("segment", 10*time.Second, "length of one arm's turn; arms alternate A,B,A,B")
+	rounds := flag.Int("rounds", 1, "capacity: A/B turns per rate")
+	out := flag.String("out", "bench/results", "directory for the JSON and Markdown reports")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *scenario, *ratesFlag, *rate, *orders, *segment, *rounds, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders int, segment time.Duration, rounds int, out string) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(root, out)
+	}
+	faults := scenario == "faults"
+	var rates []float64
+	switch scenario {
+	case "capacity":
+		for _, f := range strings.Split(ratesFlag, ",") {
+			r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || r <= 0 {
+				return fmt.Errorf("bad rate %q", f)
+			}
+			rates = append(rates, r)
+		}
+	case "faults", "quick":
+		rates = []float64{rate}
+	default:
+		return fmt.Errorf("unknown scenario %q", scenario)
+	}
+
+	stamp := time.Now().UTC().Format("20060102T150405")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	dataDir, err := os.MkdirTemp("", "orderflow-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dataDir)
+	logPath := filepath.Join(out, scenario+"-"+stamp+".stack.log")
+	fmt.Printf("starting the stack (faults %v); log: %s\n", faults, logPath)
+	st, err := startStack(ctx, root, dataDir, logPath, faults, "orderflow_bench_"+strings.ToLower(stamp))
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+	d, err := newDriver(ctx, st, "bench-"+strings.ToLower(stamp))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+
+	// Warm up both paths so the first measured orders pay no connection or
+	// cache cost.
+	d.segment(ctx, ArmDirect, 2, 3*time.Second)
+	d.segment(ctx, ArmPipeline, 2, 3*time.Second)
+	d.drain(ctx, 60*time.Second)
+	d.take()
+
+	var all []Row
+	var baselineP99 map[Arm]float64
+	for _, r := range rates {
+		active := map[Arm]time.Duration{}
+		turns := rounds
+		if faults {
+			turns = max(1, int(float64(orders)/(r*segment.Seconds())+0.999))
+		}
+		fmt.Printf("rate %.1f/s per arm: %d turns of %s per arm\n", r, turns, segment)
+		for i := 0; i < turns && ctx.Err() == nil; i++ {
+			for _, arm := range []Arm{ArmDirect, ArmPipeline} {
+				begin := time.Now()
+				d.segment(ctx, arm, r, segment)
+				active[arm] += time.Since(begin)
+			}
+		}
+		d.drain(ctx, 90*time.Second)
+		rows := summarise(d.take(), active)
+		if scenario == "capacity" {
+			if baselineP99 == nil {
+				baselineP99 = map[Arm]float64{}
+				for _, row := range rows {
+					baselineP99[row.Arm] = row.Terminal.P99
+				}
+			}
+			for i := range rows {
+				flat := rows[i].Unfinished == 0 && rows[i].Errors == 0 &&
+					rows[i].Terminal.P99 <= 2*baselineP99[rows[i].Arm]+500
+				rows[i].Flat = &flat
+			}
+		}
+		fmt.Print(markdown(fmt.Sprintf("%.1f orders/s per arm", r), rows))
+		all = append(all, rows...)
+	}
+
+	title := fmt.Sprintf("%s scenario, %s UTC", scenario, stamp)
+	md := markdown(title, all)
+	js, _ := json.MarshalIndent(map[string]any{"scenario": scenario, "faults": faults, "segment": segment.String(), "rows": all}, "", "  ")
+	base := filepath.Join(out, scenario+"-"+stamp)
+	if err := os.WriteFile(base+".md", []byte(md), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(base+".json", js, 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\n%s\nwritten: %s.md, %s.json\n", md, base, base)
+	return nil
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("run bench from inside the repository")
+		}
+		dir = parent
+	}
+}

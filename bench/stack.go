@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// stack is the whole system started through the real run command
+// (.bin/devstack) on private ports, with its own NATS and database, so a
+// benchmark measures exactly what `make run` runs.
+type stack struct {
+	cmd          *exec.Cmd
+	exited       chan error
+	APIURL       string
+	TemporalAddr string
+	NATSURL      string
+	DBURL        string
+}
+
+func startStack(ctx context.Context, root, dataDir, logPath string, faults bool, dbName string) (*stack, error) {
+	ports := make([]int, 4)
+	for i := range ports {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		ports[i] = p
+	}
+	s := &stack{
+		APIURL:       fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
+		TemporalAddr: fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		// Nothing listens there, so the run command starts a NATS of its own.
+		NATSURL: fmt.Sprintf("nats://127.0.0.1:%d", ports[3]),
+		DBURL:   fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", dbName),
+	}
+	faultsEnv := "FAULTS=off"
+	if faults {
+		faultsEnv = "FAULTS=on"
+	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(filepath.Join(root, ".bin", "devstack"))
+	s.cmd.Dir = root
+	s.cmd.Env = append(os.Environ(),
+		"DATA_DIR="+dataDir,
+		"BIN_DIR="+filepath.Join(root, ".bin"),
+		"NATS_URL="+s.NATSURL,
+		"DATABASE_URL="+s.DBURL,
+		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", ports[0]),
+		fmt.Sprintf("TEMPORAL_PORT=%d", ports[1]),
+		fmt.Sprintf("TEMPORAL_UI_PORT=%d", ports[2]),
+		"LOG_LEVEL=warn",
+		faultsEnv,
+	)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start devstack (run `make build` first): %w", err)
+	}
+	s.exited = make(chan error, 1)
+	go func() { s.exited <- s.cmd.Wait(); logFile.Close() }()
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		select {
+		case err := <-s.exited:
+			return nil, fmt.Errorf("devstack exited during start (%v); see %s", err, logPath)
+		default:
+		}
+		resp, err := http.Get(s.APIURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("stack not ready after 120s; see %s", logPath)
+		}
+		select {
+		case <-ctx.Done():
+			s.Stop()
+			return nil, ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// Stop sends the run command Ctrl-C and waits for it to tear everything down.
+func (s *stack) Stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.exited:
+	case <-time.After(60 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
