@@ -1,0 +1,43 @@
+// Package worker runs ShippingWorkflow and its steps on the shipping task
+// queue.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	tworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/faults"
+)
+
+// Register adds ShippingWorkflow and the activities to r (a worker or a
+// test environment).
+func Register(r tworker.Registry, a *Activities) {
+	r.RegisterWorkflowWithOptions(ShippingWorkflow, workflow.RegisterOptions{Name: contracts.WorkflowShipping})
+	r.RegisterActivity(a)
+}
+
+// RunWorker serves the shipping task queue until ctx is done.
+func RunWorker(ctx context.Context, cfg Config, c client.Client, log *slog.Logger) error {
+	inj := faults.New(cfg.Faults)
+	log.Info("shipping worker starting", "task_queue", cfg.ShippingTaskQueue,
+		"fault_fail_rate", cfg.Faults.FailRate, "fault_hang_rate", cfg.Faults.HangRate, "fault_seed", inj.Seed())
+	w := tworker.New(c, cfg.ShippingTaskQueue, tworker.Options{
+		// Every step is a local activity: no activity task polling needed.
+		LocalActivityWorkerOnly: true,
+		WorkerStopTimeout:       cfg.Shutdown.Timeout,
+	})
+	Register(w, &Activities{Faults: inj, Carrier: SimulatedCarrier{}, Log: log})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start shipping worker: %w", err)
+	}
+	<-ctx.Done()
+	w.Stop()
+	log.Info("shipping worker stopped")
+	return nil
+}
