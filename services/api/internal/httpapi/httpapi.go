@@ -1,0 +1,135 @@
+// Package httpapi is the API's HTTP port: Fiber routes that decode and
+// validate requests, call the application layer and render answers, with
+// every error as application/problem+json.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"github.com/orderflow/orderflow/services/api/internal/orders"
+)
+
+// Options are the HTTP knobs; the server package fills them from its
+// configuration.
+type Options struct {
+	BodyLimit       int
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	IdleTimeout     time.Duration
+	RequestTimeout  time.Duration // bound on broker and database work per request
+	WaitMax         time.Duration // cap of Prefer: wait
+	RateLimitMax    int           // requests per window per client IP; 0 disables
+	RateLimitWindow time.Duration
+	ProxyHeader     string   // header holding the client IP behind a proxy
+	TrustedProxies  []string // proxies allowed to set ProxyHeader
+}
+
+// Check is one readiness check.
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Handlers holds what the routes call.
+type Handlers struct {
+	opts     Options
+	commands *orders.Commands
+	queries  *orders.Queries
+	checks   []Check
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New builds the Fiber app with every route and middleware.
+func New(opts Options, commands *orders.Commands, queries *orders.Queries, checks []Check, log *slog.Logger) *fiber.App {
+	h := &Handlers{opts: opts, commands: commands, queries: queries, checks: checks, log: log, now: time.Now}
+	app := fiber.New(fiber.Config{
+		AppName:                 "orderflow-api",
+		BodyLimit:               opts.BodyLimit,
+		ReadTimeout:             opts.ReadTimeout,
+		WriteTimeout:            opts.WriteTimeout,
+		IdleTimeout:             opts.IdleTimeout,
+		ErrorHandler:            errorHandler(log),
+		DisableStartupMessage:   true,
+		ProxyHeader:             opts.ProxyHeader,
+		EnableTrustedProxyCheck: len(opts.TrustedProxies) > 0,
+		TrustedProxies:          opts.TrustedProxies,
+	})
+	app.Use(requestid.New())
+	app.Use(requestLogger(log))
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		log.Error("panic in handler", "path", c.Path(), "panic", e)
+	}}))
+
+	app.Get("/healthz", h.healthz)
+	app.Get("/readyz", h.readyz)
+	mountDocs(app)
+
+	if opts.RateLimitMax > 0 {
+		app.Use(limiter.New(limiter.Config{
+			Max:        opts.RateLimitMax,
+			Expiration: opts.RateLimitWindow,
+			LimitReached: func(c *fiber.Ctx) error {
+				return fiber.NewError(fiber.StatusTooManyRequests,
+					"too many requests from "+c.IP()+"; retry after the Retry-After delay")
+			},
+		}))
+	}
+	app.Post("/orders/:order_id/start", h.start)
+	app.Post("/orders/:order_id/signals/:signal", h.signal)
+	app.Get("/orders/:order_id/status", h.status)
+	app.Get("/orders/:order_id/events", h.events)
+	app.Get("/orders/:order_id", h.order)
+	app.Get("/orders", h.list)
+	return app
+}
+
+// requestID returns the ID the requestid middleware assigned.
+func requestID(c *fiber.Ctx) string {
+	if id, ok := c.Locals(requestid.ConfigDefault.ContextKey).(string); ok {
+		return id
+	}
+	return ""
+}
+
+// requestLogger logs one line per request after the error handler has
+// decided the status, with the order ID when the route has one.
+func requestLogger(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		if err := c.Next(); err != nil {
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				_ = c.SendStatus(fiber.StatusInternalServerError)
+			}
+		}
+		status := c.Response().StatusCode()
+		level := slog.LevelInfo
+		if status >= fiber.StatusInternalServerError {
+			level = slog.LevelWarn
+		}
+		attrs := []slog.Attr{
+			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)), slog.String("ip", c.IP()),
+			slog.String("request_id", requestID(c)),
+		}
+		if id := c.Params("order_id"); id != "" {
+			attrs = append(attrs, slog.String("order_id", id))
+		}
+		log.LogAttrs(c.UserContext(), level, "http request", attrs...)
+		return nil
+	}
+}
+
+// withTimeout bounds the work of one request: Fiber does not cancel the
+// request context when the client goes away, so every request gets its own
+// deadline.
+func (h *Handlers) withTimeout(c *fiber.Ctx, extra time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.UserContext(), h.opts.RequestTimeout+extra)
+}

@@ -1,0 +1,106 @@
+package httpapi
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/shared/contracts"
+)
+
+// DefaultListLimit is the page size when the client gives none.
+const DefaultListLimit = 50
+
+func (h *Handlers) status(c *fiber.Ctx) error {
+	ctx, cancel := h.withTimeout(c, 0)
+	defer cancel()
+	v, err := h.queries.Status(ctx, c.Params("order_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (h *Handlers) order(c *fiber.Ctx) error {
+	ctx, cancel := h.withTimeout(c, 0)
+	defer cancel()
+	rec, err := h.queries.Order(ctx, c.Params("order_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(rec)
+}
+
+// eventsBody is the audit log of one order.
+type eventsBody struct {
+	OrderID string               `json:"order_id"`
+	Events  []orders.EventRecord `json:"events"`
+}
+
+func (h *Handlers) events(c *fiber.Ctx) error {
+	ctx, cancel := h.withTimeout(c, 0)
+	defer cancel()
+	id := c.Params("order_id")
+	evs, err := h.queries.Events(ctx, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(eventsBody{OrderID: id, Events: evs})
+}
+
+// listBody is one page of orders; NextCursor is absent on the last page.
+type listBody struct {
+	Orders     []orders.OrderSummary `json:"orders"`
+	Limit      int                   `json:"limit"`
+	NextCursor string                `json:"next_cursor,omitempty"`
+	NextURL    string                `json:"next_url,omitempty"`
+}
+
+func (h *Handlers) list(c *fiber.Ctx) error {
+	f, err := listFilter(c.Query("status"), c.Query("limit"), c.Query("cursor"))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := h.withTimeout(c, 0)
+	defer cancel()
+	page, err := h.queries.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	body := listBody{Orders: page.Orders, Limit: f.Limit}
+	if body.Orders == nil {
+		body.Orders = []orders.OrderSummary{}
+	}
+	if page.Next != nil {
+		body.NextCursor = encodeCursor(*page.Next)
+		q := url.Values{"limit": {strconv.Itoa(f.Limit)}, "cursor": {body.NextCursor}}
+		if f.State != "" {
+			q.Set("status", string(f.State))
+		}
+		body.NextURL = "/orders?" + q.Encode()
+	}
+	return c.JSON(body)
+}
+
+// listFilter parses the list's query parameters; the application layer
+// checks their ranges.
+func listFilter(status, limit, cursor string) (orders.ListFilter, error) {
+	f := orders.ListFilter{State: contracts.OrderState(status), Limit: DefaultListLimit}
+	if limit != "" {
+		n, err := strconv.Atoi(limit)
+		if err != nil {
+			return f, &contracts.FieldError{Field: "limit", Reason: "must be an integer"}
+		}
+		f.Limit = n
+	}
+	if cursor != "" {
+		cur, err := decodeCursor(cursor)
+		if err != nil {
+			return f, err
+		}
+		f.After = cur
+	}
+	return f, nil
+}

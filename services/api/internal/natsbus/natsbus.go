@@ -1,0 +1,184 @@
+// Package natsbus is the API's NATS adapter: it stores commands in
+// JetStream, follows the bridge's command outcomes and asks the bridge for
+// live status over request/reply.
+package natsbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/natsx"
+)
+
+// Bus implements orders.CommandBus and orders.LiveStatus on one connection.
+type Bus struct {
+	nc            *nats.Conn
+	js            jetstream.JetStream
+	statusTimeout time.Duration
+	log           *slog.Logger
+}
+
+// New wraps nc; statusTimeout bounds a live status request, kept short
+// because the projection is a good enough answer when the bridge is slow.
+func New(nc *nats.Conn, statusTimeout time.Duration, log *slog.Logger) (*Bus, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return &Bus{nc: nc, js: js, statusTimeout: statusTimeout, log: log}, nil
+}
+
+// Publish stores cmd in ORDER_COMMANDS and waits for the PubAck, so an
+// accepted command survives an API crash right after the response.
+func (b *Bus) Publish(ctx context.Context, cmd contracts.Command) (bool, error) {
+	msg, err := natsx.CommandMsg(cmd)
+	if err != nil {
+		return false, err
+	}
+	ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(contracts.StreamCommands))
+	if err != nil {
+		return false, fmt.Errorf("publish %s: %w", msg.Subject, err)
+	}
+	return ack.Duplicate, nil
+}
+
+// WatchResults subscribes to the order's result subject. The subscription
+// is registered on the same connection before the command is published, and
+// the server handles one connection's protocol in order, so the bridge
+// cannot publish an outcome this subscription misses.
+func (b *Bus) WatchResults(_ context.Context, orderID string) (orders.ResultWatch, error) {
+	sub, err := b.nc.SubscribeSync(contracts.ResultSubject(orderID))
+	if err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", contracts.ResultSubject(orderID), err)
+	}
+	return &watch{bus: b, sub: sub, orderID: orderID}, nil
+}
+
+type watch struct {
+	bus     *Bus
+	sub     *nats.Subscription
+	orderID string
+}
+
+func (w *watch) Close() {
+	if err := w.sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		w.bus.log.Warn("unsubscribe results", "error", err)
+	}
+}
+
+func (w *watch) Await(ctx context.Context, commandID string, history bool) (contracts.CommandResult, error) {
+	if history {
+		res, found, err := w.bus.findResult(ctx, w.orderID, commandID)
+		if err != nil {
+			return contracts.CommandResult{}, err
+		}
+		if found {
+			return res, nil
+		}
+	}
+	for {
+		m, err := w.sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return contracts.CommandResult{}, fmt.Errorf("next result: %w", err)
+		}
+		var r contracts.CommandResult
+		if err := json.Unmarshal(m.Data, &r); err != nil {
+			w.bus.log.Warn("undecodable command result", "subject", m.Subject, "error", err)
+			continue
+		}
+		if r.CommandID == commandID {
+			return r, nil
+		}
+	}
+}
+
+// findResult scans the order's stored outcomes in ORDER_RESULTS for
+// commandID. An order has few commands, so a short-lived filtered consumer
+// reading them all is cheap; it is deleted afterwards (and expires on its
+// own if this process dies first).
+func (b *Bus) findResult(ctx context.Context, orderID, commandID string) (contracts.CommandResult, bool, error) {
+	cons, err := b.js.CreateConsumer(ctx, contracts.StreamResults, jetstream.ConsumerConfig{
+		FilterSubject:     contracts.ResultSubject(orderID),
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: 30 * time.Second,
+		MemoryStorage:     true,
+	})
+	if err != nil {
+		return contracts.CommandResult{}, false, fmt.Errorf("read %s: %w", contracts.StreamResults, err)
+	}
+	name := cons.CachedInfo().Name
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := b.js.DeleteConsumer(dctx, contracts.StreamResults, name); err != nil {
+			b.log.Debug("delete results consumer", "consumer", name, "error", err)
+		}
+	}()
+	for pending := cons.CachedInfo().NumPending; pending > 0; {
+		batch, err := cons.Fetch(int(min(pending, 256)), jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return contracts.CommandResult{}, false, fmt.Errorf("fetch %s: %w", contracts.StreamResults, err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			var r contracts.CommandResult
+			if json.Unmarshal(m.Data(), &r) == nil && r.CommandID == commandID {
+				return r, true, nil
+			}
+			if md, err := m.Metadata(); err == nil {
+				pending = md.NumPending
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return contracts.CommandResult{}, false, fmt.Errorf("fetch %s: %w", contracts.StreamResults, err)
+		}
+		if got == 0 {
+			break
+		}
+	}
+	return contracts.CommandResult{}, false, nil
+}
+
+// Status asks the bridge for the live status. No responders or a timeout
+// are returned as errors; the caller falls back to the projection.
+func (b *Bus) Status(ctx context.Context, orderID string) (contracts.StatusReply, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.statusTimeout)
+	defer cancel()
+	m, err := b.nc.RequestWithContext(ctx, contracts.StatusSubject(orderID), nil)
+	switch {
+	case natsx.IsNoResponders(err):
+		return contracts.StatusReply{}, errors.New("no live status responder (bridge not running)")
+	case errors.Is(err, context.DeadlineExceeded):
+		return contracts.StatusReply{}, fmt.Errorf("live status timed out after %s", b.statusTimeout)
+	case err != nil:
+		return contracts.StatusReply{}, fmt.Errorf("request %s: %w", contracts.StatusSubject(orderID), err)
+	}
+	var r contracts.StatusReply
+	if err := json.Unmarshal(m.Data, &r); err != nil {
+		return contracts.StatusReply{}, fmt.Errorf("decode status reply: %w", err)
+	}
+	return r, nil
+}
+
+// Ready reports whether NATS is connected and the command stream exists,
+// which is what a POST needs to succeed.
+func (b *Bus) Ready(ctx context.Context) error {
+	if s := b.nc.Status(); s != nats.CONNECTED {
+		return fmt.Errorf("nats connection is %s", s)
+	}
+	if _, err := b.js.Stream(ctx, contracts.StreamCommands); err != nil {
+		return fmt.Errorf("stream %s: %w", contracts.StreamCommands, err)
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/logging"
+)
+
+// CommandBus stores commands durably and reports the bridge's outcomes.
+type CommandBus interface {
+	// Publish returns once the broker acknowledged the command; duplicate
+	// is true when it already held a command with the same ID.
+	Publish(ctx context.Context, cmd contracts.Command) (duplicate bool, err error)
+	// WatchResults starts listening for outcomes of orderID's commands. It
+	// must be called before Publish so a fast outcome cannot be missed.
+	WatchResults(ctx context.Context, orderID string) (ResultWatch, error)
+}
+
+// ResultWatch waits for one command's outcome.
+type ResultWatch interface {
+	// Await returns the outcome of commandID. With history it also looks
+	// at outcomes published before the watch began, which a duplicate
+	// command needs: its outcome was settled by the first copy.
+	Await(ctx context.Context, commandID string, history bool) (contracts.CommandResult, error)
+	Close()
+}
+
+// Commands submits commands for orders.
+type Commands struct {
+	bus CommandBus
+	log *slog.Logger
+}
+
+// NewCommands wires the command side to its bus.
+func NewCommands(bus CommandBus, log *slog.Logger) *Commands {
+	return &Commands{bus: bus, log: log}
+}
+
+// Submit validates cmd, stores it in the broker and, when wait is
+// positive, waits up to wait for the bridge's outcome. A rejection is
+// returned as *RejectedError; running out of wait is not an error (the
+// command is stored and will be applied), it just leaves Result nil.
+func (s *Commands) Submit(ctx context.Context, cmd contracts.Command, wait time.Duration) (Submission, error) {
+	if err := cmd.Validate(); err != nil {
+		return Submission{}, err
+	}
+	log := s.log.With(logging.KeyOrderID, cmd.OrderID, logging.KeyCommandID, cmd.CommandID, "kind", cmd.Kind)
+
+	var watch ResultWatch
+	if wait > 0 {
+		w, err := s.bus.WatchResults(ctx, cmd.OrderID)
+		if err != nil {
+			return Submission{}, unavailable("watch command results", err)
+		}
+		defer w.Close()
+		watch = w
+	}
+
+	dup, err := s.bus.Publish(ctx, cmd)
+	if err != nil {
+		return Submission{}, unavailable("publish command", err)
+	}
+	sub := Submission{Command: cmd, Duplicate: dup}
+	log.Info("command stored", "duplicate", dup)
+	if watch == nil {
+		return sub, nil
+	}
+
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	res, err := watch.Await(wctx, cmd.CommandID, dup)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		log.Info("no command outcome within wait", "wait", wait)
+		return sub, nil
+	case err != nil:
+		return sub, fmt.Errorf("await outcome of command %s: %w", cmd.CommandID, err)
+	}
+	sub.Result = &res
+	log.Info("command outcome", "outcome", res.Outcome, "reason", res.Reason)
+	if res.Outcome == contracts.OutcomeRejected {
+		return sub, &RejectedError{Result: res}
+	}
+	return sub, nil
+}

@@ -1,0 +1,140 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/logging"
+)
+
+// LiveStatus asks the bridge for the workflow's own view of an order.
+type LiveStatus interface {
+	Status(ctx context.Context, orderID string) (contracts.StatusReply, error)
+}
+
+// Store reads the projection in PostgreSQL. Lookups of one order return
+// ErrNotFound when the order has no row.
+type Store interface {
+	Projection(ctx context.Context, orderID string) (Projection, error)
+	Order(ctx context.Context, orderID string) (OrderRecord, error)
+	Events(ctx context.Context, orderID string) ([]EventRecord, error)
+	List(ctx context.Context, f ListFilter) (Page, error)
+}
+
+// Queries answers reads about orders.
+type Queries struct {
+	live  LiveStatus
+	store Store
+	log   *slog.Logger
+}
+
+// NewQueries wires the read side to its sources.
+func NewQueries(live LiveStatus, store Store, log *slog.Logger) *Queries {
+	return &Queries{live: live, store: store, log: log}
+}
+
+// Status prefers the live workflow, which knows pending retries, and falls
+// back to the projection when the bridge does not answer or does not know
+// the order (for example once its history is gone), saying which answered.
+func (q *Queries) Status(ctx context.Context, orderID string) (StatusView, error) {
+	if err := contracts.ValidateOrderID(orderID); err != nil {
+		return StatusView{}, &contracts.FieldError{Field: "order_id", Reason: err.Error()}
+	}
+	log := q.log.With(logging.KeyOrderID, orderID)
+	reply, err := q.live.Status(ctx, orderID)
+	var liveErr string
+	switch {
+	case err != nil:
+		liveErr = err.Error()
+	case reply.Status != nil:
+		return StatusView{
+			Source:         "temporal",
+			OrderID:        orderID,
+			WorkflowID:     reply.WorkflowID,
+			RunID:          reply.RunID,
+			WorkflowStatus: reply.WorkflowStatus,
+			Status:         *reply.Status,
+			Pending:        reply.Pending,
+		}, nil
+	case reply.NotFound:
+		liveErr = "workflow not found"
+	case reply.Error != "":
+		liveErr = reply.Error
+	default:
+		liveErr = "bridge answered without a status"
+	}
+	log.Debug("live status unavailable, using projection", "reason", liveErr)
+
+	p, err := q.store.Projection(ctx, orderID)
+	if errors.Is(err, ErrNotFound) {
+		return StatusView{}, fmt.Errorf("order %s: %w", orderID, ErrNotFound)
+	}
+	if err != nil {
+		return StatusView{}, unavailable("read projection", err)
+	}
+	at := p.UpdatedAt
+	return StatusView{
+		Source:       "projection",
+		OrderID:      orderID,
+		WorkflowID:   p.Snapshot.WorkflowID,
+		Status:       p.Snapshot,
+		ProjectedSeq: p.LastSeq,
+		ProjectedAt:  &at,
+		LiveError:    liveErr,
+	}, nil
+}
+
+// Order returns the projected order.
+func (q *Queries) Order(ctx context.Context, orderID string) (OrderRecord, error) {
+	if err := contracts.ValidateOrderID(orderID); err != nil {
+		return OrderRecord{}, &contracts.FieldError{Field: "order_id", Reason: err.Error()}
+	}
+	rec, err := q.store.Order(ctx, orderID)
+	return rec, storeErr("read order "+orderID, err)
+}
+
+// Events returns the order's audit log in sequence order.
+func (q *Queries) Events(ctx context.Context, orderID string) ([]EventRecord, error) {
+	if err := contracts.ValidateOrderID(orderID); err != nil {
+		return nil, &contracts.FieldError{Field: "order_id", Reason: err.Error()}
+	}
+	evs, err := q.store.Events(ctx, orderID)
+	return evs, storeErr("read events of "+orderID, err)
+}
+
+// MaxListLimit bounds one page of the order list.
+const MaxListLimit = 200
+
+// List returns one page of orders, newest first.
+func (q *Queries) List(ctx context.Context, f ListFilter) (Page, error) {
+	if f.State != "" && !slices.Contains(States, f.State) {
+		return Page{}, &contracts.FieldError{Field: "status", Reason: fmt.Sprintf("%q is not an order state", f.State)}
+	}
+	if f.Limit < 1 || f.Limit > MaxListLimit {
+		return Page{}, &contracts.FieldError{Field: "limit", Reason: fmt.Sprintf("must be between 1 and %d", MaxListLimit)}
+	}
+	p, err := q.store.List(ctx, f)
+	return p, storeErr("list orders", err)
+}
+
+// States lists every order state, for validation and documentation.
+var States = []contracts.OrderState{
+	contracts.StateReceived, contracts.StateValidated, contracts.StateAwaitingApproval,
+	contracts.StateApproved, contracts.StatePaid, contracts.StateShipping,
+	contracts.StateDispatched, contracts.StateShipped, contracts.StateCancelled, contracts.StateFailed,
+}
+
+func storeErr(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("%s: %w", what, err)
+	default:
+		return unavailable(what, err)
+	}
+}

@@ -1,0 +1,185 @@
+// Package pgstore reads the projection the projector writes to PostgreSQL.
+// The API never writes these tables.
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/shared/contracts"
+)
+
+// Store implements orders.Store on a pgx pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// New wraps pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Ready pings the database.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
+// Projection returns the order's last projected snapshot.
+func (s *Store) Projection(ctx context.Context, orderID string) (orders.Projection, error) {
+	var (
+		p    orders.Projection
+		snap []byte
+	)
+	err := s.pool.QueryRow(ctx,
+		`SELECT snapshot, last_seq, updated_at FROM orders WHERE order_id = $1`, orderID,
+	).Scan(&snap, &p.LastSeq, &p.UpdatedAt)
+	if err != nil {
+		return p, notFound(err)
+	}
+	if err := json.Unmarshal(snap, &p.Snapshot); err != nil {
+		return p, fmt.Errorf("decode snapshot of %s: %w", orderID, err)
+	}
+	return p, nil
+}
+
+// Order returns the order's row, with the snapshot's detail that has no
+// column of its own (shipping, attempts, errors, signals).
+func (s *Store) Order(ctx context.Context, orderID string) (orders.OrderRecord, error) {
+	var (
+		r                     orders.OrderRecord
+		items, address, snap  []byte
+		state, step, lastType string
+	)
+	err := s.pool.QueryRow(ctx, `
+		SELECT order_id, workflow_id, payment_id, state, step, terminal, amount_cents, items, address,
+		       manual_review, payment_status, failure_reason, snapshot, last_seq, last_event_type,
+		       accepted_at, updated_at, completed_at
+		FROM orders WHERE order_id = $1`, orderID,
+	).Scan(&r.OrderID, &r.WorkflowID, &r.Payment.PaymentID, &state, &step, &r.Terminal, &r.Payment.AmountCents,
+		&items, &address, &r.ManualReview, &r.Payment.Status, &r.FailureReason, &snap, &r.LastSeq, &lastType,
+		&r.AcceptedAt, &r.UpdatedAt, &r.CompletedAt)
+	if err != nil {
+		return r, notFound(err)
+	}
+	r.State, r.Step, r.LastEventType = contracts.OrderState(state), contracts.Step(step), contracts.EventType(lastType)
+	if err := json.Unmarshal(items, &r.Items); err != nil {
+		return r, fmt.Errorf("decode items of %s: %w", orderID, err)
+	}
+	if err := json.Unmarshal(address, &r.Address); err != nil {
+		return r, fmt.Errorf("decode address of %s: %w", orderID, err)
+	}
+	var st contracts.OrderStatus
+	if err := json.Unmarshal(snap, &st); err != nil {
+		return r, fmt.Errorf("decode snapshot of %s: %w", orderID, err)
+	}
+	r.Payment.ChargedAt, r.Payment.RefundedAt = st.Payment.ChargedAt, st.Payment.RefundedAt
+	r.Shipping, r.Attempts, r.RecentErrors, r.Signals = st.Shipping, st.Attempts, st.RecentErrors, st.Signals
+	return r, nil
+}
+
+// Events returns the audit log; an order without a row is ErrNotFound,
+// an order with a row but no events yet is an empty list.
+func (s *Store) Events(ctx context.Context, orderID string) ([]orders.EventRecord, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT event_id, seq, type, occurred_at, snapshot->>'state', COALESCE(snapshot->>'step', ''), data, projected_at
+		FROM events WHERE order_id = $1 ORDER BY seq`, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("query events: %w", err)
+	}
+	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (orders.EventRecord, error) {
+		var (
+			e                orders.EventRecord
+			typ, state, step string
+			data             []byte
+		)
+		if err := row.Scan(&e.EventID, &e.Seq, &typ, &e.OccurredAt, &state, &step, &data, &e.ProjectedAt); err != nil {
+			return e, err
+		}
+		e.Type, e.State, e.Step = contracts.EventType(typ), contracts.OrderState(state), contracts.Step(step)
+		if err := json.Unmarshal(data, &e.Data); err != nil {
+			return e, fmt.Errorf("decode data of %s: %w", e.EventID, err)
+		}
+		return e, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	if len(evs) > 0 {
+		return evs, nil
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE order_id = $1)`, orderID).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("check order: %w", err)
+	}
+	if !exists {
+		return nil, orders.ErrNotFound
+	}
+	return []orders.EventRecord{}, nil
+}
+
+// List pages through orders newest first by keyset on (accepted_at,
+// order_id), which the orders_state_accepted_idx and orders_accepted_idx
+// indexes serve without sorting or offset scans.
+func (s *Store) List(ctx context.Context, f orders.ListFilter) (orders.Page, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.State != "" {
+		args = append(args, string(f.State))
+		where = append(where, fmt.Sprintf("state = $%d", len(args)))
+	}
+	if f.After != nil {
+		args = append(args, f.After.AcceptedAt, f.After.OrderID)
+		where = append(where, fmt.Sprintf("(accepted_at, order_id) < ($%d, $%d)", len(args)-1, len(args)))
+	}
+	q := `SELECT order_id, state, step, terminal, payment_id, payment_status, amount_cents, tracking_number,
+	             accepted_at, updated_at, completed_at
+	      FROM orders`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit+1)
+	q += fmt.Sprintf(" ORDER BY accepted_at DESC, order_id DESC LIMIT $%d", len(args))
+
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return orders.Page{}, fmt.Errorf("query orders: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (orders.OrderSummary, error) {
+		var (
+			o           orders.OrderSummary
+			state, step string
+		)
+		err := row.Scan(&o.OrderID, &state, &step, &o.Terminal, &o.PaymentID, &o.PaymentStatus, &o.AmountCents,
+			&o.TrackingNumber, &o.AcceptedAt, &o.UpdatedAt, &o.CompletedAt)
+		o.State, o.Step = contracts.OrderState(state), contracts.Step(step)
+		return o, err
+	})
+	if err != nil {
+		return orders.Page{}, fmt.Errorf("read orders: %w", err)
+	}
+	p := orders.Page{Orders: list}
+	if len(list) > f.Limit {
+		p.Orders = list[:f.Limit]
+		last := p.Orders[f.Limit-1]
+		p.Next = &orders.Cursor{AcceptedAt: last.AcceptedAt.UTC().Truncate(time.Microsecond), OrderID: last.OrderID}
+	}
+	return p, nil
+}
+
+func notFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return orders.ErrNotFound
+	}
+	return fmt.Errorf("query order: %w", err)
+}
