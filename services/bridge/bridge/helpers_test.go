@@ -1,0 +1,290 @@
+package bridge_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/orderflow/orderflow/services/bridge/bridge"
+	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// testLog writes warnings and errors to the test output, so a failing run
+// shows what the bridge complained about without drowning passing ones.
+func testLog(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// stack is one test's real infrastructure: its own NATS server, a Temporal
+// client, the order workers on a private task queue and the bridge.
+type stack struct {
+	t      *testing.T
+	nats   *testenv.NATSServer
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	tc     client.Client
+	cfg    bridge.Config
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// newStack starts NATS, dials Temporal at addr, runs the workers and the
+// bridge. tweak adjusts the bridge configuration before it starts.
+func newStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack {
+	t.Helper()
+	ns := testenv.NATS(t)
+	nc := ns.Conn()
+	tc, err := client.Dial(client.Options{HostPort: addr, Logger: tlog.NewStructuredLogger(testLog(t))})
+	if err != nil {
+		t.Fatalf("dial temporal: %v", err)
+	}
+	t.Cleanup(tc.Close)
+	cfg, err := config.Load[bridge.Config]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NATS.URL = ns.URL
+	cfg.Temporal.Address = addr
+	cfg.OrdersTaskQueue = testenv.UniqueName("orders")
+	cfg.ShippingTaskQueue = testenv.UniqueName("shipping")
+	cfg.NotFoundGrace = 500 * time.Millisecond
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{t: t, nats: ns, nc: nc, js: ns.JetStream(nc), tc: tc, cfg: cfg}
+	startWorkers(t, tc, cfg, s.js)
+	s.startBridge()
+	return s
+}
+
+func (s *stack) startBridge() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.done = cancel, make(chan error, 1)
+	go func() { s.done <- bridge.Run(ctx, s.cfg, s.nc, s.tc, testLog(s.t)) }()
+	s.t.Cleanup(s.stopBridge)
+}
+
+// stopBridge cancels Run and checks it returns cleanly and promptly.
+func (s *stack) stopBridge() {
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			s.t.Errorf("bridge.Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		s.t.Errorf("bridge.Run did not return after cancel")
+	}
+}
+
+// publish stores a command in ORDER_COMMANDS and reports whether the broker
+// dropped it as a duplicate.
+func (s *stack) publish(cmd contracts.Command) (duplicate bool) {
+	s.t.Helper()
+	m, err := natsx.CommandMsg(cmd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return s.publishMsg(m)
+}
+
+func (s *stack) publishMsg(m *nats.Msg) (duplicate bool) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ack, err := s.js.PublishMsg(ctx, m)
+	if err != nil {
+		s.t.Fatalf("publish %s: %v", m.Subject, err)
+	}
+	return ack.Duplicate
+}
+
+// waitSettled waits until the bridge has acknowledged (or terminated) every
+// command stored so far.
+func (s *stack) waitSettled(timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		info, err := s.js.Consumer(ctx, contracts.StreamCommands, s.cfg.Durable)
+		var ci *jetstream.ConsumerInfo
+		if err == nil {
+			ci, err = info.Info(ctx)
+		}
+		cancel()
+		if err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.Delivered.Stream > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("commands not settled after %s (info %+v, err %v)", timeout, ci, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// results reads every CommandResult stored for subject filter.
+func (s *stack) results(filter string) []contracts.CommandResult {
+	return readAll[contracts.CommandResult](s.t, s.js, contracts.StreamResults, filter, func(m jetstream.Msg) (contracts.CommandResult, error) {
+		var r contracts.CommandResult
+		return r, json.Unmarshal(m.Data(), &r)
+	})
+}
+
+// deadLetters reads every message in the command dead-letter subject.
+func (s *stack) deadLetters() []jetstream.Msg {
+	return readAll(s.t, s.js, contracts.StreamDLQ, contracts.DLQCommands, func(m jetstream.Msg) (jetstream.Msg, error) { return m, nil })
+}
+
+func readAll[T any](t *testing.T, js jetstream.JetStream, stream, filter string, decode func(jetstream.Msg) (T, error)) []T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		t.Fatalf("read %s: %v", stream, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatalf("read %s: %v", stream, err)
+	}
+	var out []T
+	for range info.NumPending {
+		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("read %s: %v", stream, err)
+		}
+		v, err := decode(m)
+		if err != nil {
+			t.Fatalf("decode %s message: %v", stream, err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// waitResults polls until n results exist under filter.
+func (s *stack) waitResults(filter string, n int, timeout time.Duration) []contracts.CommandResult {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		rs := s.results(filter)
+		if len(rs) >= n {
+			return rs
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("want %d results on %s, have %d: %+v", n, filter, len(rs), rs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// status asks the bridge for an order's live status over request/reply.
+func (s *stack) status(orderID string) contracts.StatusReply {
+	s.t.Helper()
+	m, err := s.nc.Request(contracts.StatusSubject(orderID), nil, 10*time.Second)
+	if err != nil {
+		s.t.Fatalf("status request for %s: %v", orderID, err)
+	}
+	var r contracts.StatusReply
+	if err := json.Unmarshal(m.Data, &r); err != nil {
+		s.t.Fatalf("status reply: %v", err)
+	}
+	return r
+}
+
+// waitState polls the live status until the order reaches want.
+func (s *stack) waitState(orderID string, want contracts.OrderState, timeout time.Duration) contracts.StatusReply {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		r := s.status(orderID)
+		if r.Status != nil && r.Status.State == want {
+			return r
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("order %s did not reach %s: %+v", orderID, want, r)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// workflowClosed waits for the order's workflow to close and returns the
+// workflow's error (nil when it completed).
+func (s *stack) workflowClosed(orderID string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := s.tc.GetWorkflow(ctx, contracts.OrderWorkflowID(orderID), "").Get(ctx, nil)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.t.Fatalf("workflow of %s still running after %s", orderID, timeout)
+	}
+	return err
+}
+
+// startCmd is a start command with a fresh command ID.
+func startCmd(orderID, paymentID string, manualReview bool) contracts.Command {
+	return contracts.Command{
+		CommandID: testenv.UniqueName("cmd"), OrderID: orderID, Kind: contracts.CommandStart,
+		IssuedAt: time.Now().UTC(), PaymentID: paymentID, ManualReview: manualReview,
+	}
+}
+
+func signalCmd(orderID string, kind contracts.CommandKind) contracts.Command {
+	return contracts.Command{CommandID: testenv.UniqueName("cmd"), OrderID: orderID, Kind: kind, IssuedAt: time.Now().UTC()}
+}
+
+// byCommand indexes results by command ID, failing on a command settled twice.
+func byCommand(t *testing.T, rs []contracts.CommandResult) map[string]contracts.CommandResult {
+	t.Helper()
+	out := make(map[string]contracts.CommandResult, len(rs))
+	for _, r := range rs {
+		if prev, dup := out[r.CommandID]; dup {
+			t.Errorf("command %s has two results: %+v and %+v", r.CommandID, prev, r)
+		}
+		out[r.CommandID] = r
+	}
+	return out
+}
+
+// countRuns counts the order's workflow runs in Temporal's visibility store,
+// waiting out its indexing lag.
+func countRuns(t *testing.T, s *stack, orderID string) int64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, err := s.tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowId = '%s'", contracts.OrderWorkflowID(orderID)),
+		})
+		cancel()
+		if err == nil && resp.GetCount() > 0 {
+			return resp.GetCount()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("count runs of %s: %v (count %d)", orderID, err, resp.GetCount())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,183 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/logging"
+)
+
+// Rejection reasons a sender sees in CommandResult.Reason.
+const (
+	ReasonDifferentPayment = "order already exists with a different payment_id"
+	ReasonFinished         = "order already finished"
+	ReasonUnknownOrder     = "unknown order"
+)
+
+// CommandOptions tune Commands.
+type CommandOptions struct {
+	TaskQueue     string        // OrderWorkflow's task queue
+	CallTimeout   time.Duration // one Temporal call
+	RetryMin      time.Duration // first backoff
+	RetryMax      time.Duration // backoff cap
+	NotFoundGrace time.Duration // how long a signal waits for its workflow to appear
+}
+
+// Commands applies order commands to Temporal. Apply retries transient
+// failures in place, so the caller never reorders an order's commands.
+type Commands struct {
+	wf   Workflows
+	opts CommandOptions
+	log  *slog.Logger
+}
+
+// NewCommands wires the command use case to its Temporal port.
+func NewCommands(wf Workflows, opts CommandOptions, log *slog.Logger) *Commands {
+	return &Commands{wf: wf, opts: opts, log: log}
+}
+
+// errNotYet marks a workflow that does not exist (yet): retried only for the
+// not-found grace period.
+var errNotYet = errors.New("workflow does not exist yet")
+
+// Apply settles cmd: it returns the outcome to publish, a *PermanentError
+// when the command can never be applied, or ctx's error when the bridge
+// shuts down before Temporal answered. Transient failures are retried with
+// exponential backoff for as long as ctx lives; each call runs to its own
+// timeout even during shutdown, so an in-flight call is finished, not torn.
+func (c *Commands) Apply(ctx context.Context, cmd contracts.Command, acceptedAt time.Time) (contracts.CommandResult, error) {
+	wfID := contracts.OrderWorkflowID(cmd.OrderID)
+	log := c.log.With(logging.KeyOrderID, cmd.OrderID, logging.KeyWorkflowID, wfID,
+		logging.KeyCommandID, cmd.CommandID, "kind", cmd.Kind)
+	first := time.Now()
+	delay := c.opts.RetryMin
+	for attempt := 1; ; attempt++ {
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CallTimeout)
+		res, err := c.once(callCtx, cmd, wfID, acceptedAt)
+		cancel()
+		switch {
+		case err == nil:
+			res.CommandID, res.OrderID, res.Kind, res.WorkflowID = cmd.CommandID, cmd.OrderID, cmd.Kind, wfID
+			res.At = time.Now().UTC()
+			log.Info("command settled", "outcome", res.Outcome, "reason", res.Reason, logging.KeyAttempt, attempt)
+			return res, nil
+		case IsPermanent(err):
+			log.Error("temporal refused command", logging.Err(err), logging.KeyAttempt, attempt)
+			return contracts.CommandResult{}, err
+		case errors.Is(err, errNotYet) && time.Since(first) >= c.opts.NotFoundGrace:
+			res := contracts.CommandResult{
+				CommandID: cmd.CommandID, OrderID: cmd.OrderID, Kind: cmd.Kind, WorkflowID: wfID,
+				Outcome: contracts.OutcomeRejected, Reason: ReasonUnknownOrder, At: time.Now().UTC(),
+			}
+			log.Info("command settled", "outcome", res.Outcome, "reason", res.Reason, logging.KeyAttempt, attempt)
+			return res, nil
+		}
+		if errors.Is(err, errNotYet) {
+			log.Debug("workflow not found yet; waiting for its start", logging.KeyAttempt, attempt)
+		} else {
+			log.Warn("temporal call failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt, "backoff", delay)
+		}
+		select {
+		case <-ctx.Done():
+			return contracts.CommandResult{}, fmt.Errorf("apply %s to %s: %w (last error: %w)", cmd.Kind, wfID, ctx.Err(), err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, c.opts.RetryMax)
+	}
+}
+
+func (c *Commands) once(ctx context.Context, cmd contracts.Command, wfID string, acceptedAt time.Time) (contracts.CommandResult, error) {
+	if cmd.Kind == contracts.CommandStart {
+		return c.start(ctx, cmd, wfID, acceptedAt)
+	}
+	return c.signal(ctx, cmd, wfID)
+}
+
+func (c *Commands) start(ctx context.Context, cmd contracts.Command, wfID string, acceptedAt time.Time) (contracts.CommandResult, error) {
+	in := contracts.OrderInput{
+		OrderID:      cmd.OrderID,
+		PaymentID:    cmd.PaymentID,
+		Items:        cmd.Items,
+		ManualReview: cmd.ManualReview,
+		CommandID:    cmd.CommandID,
+		AcceptedAt:   acceptedAt.UTC(),
+	}
+	if in.Items == nil {
+		in.Items = contracts.DefaultItems()
+	}
+	if cmd.Address != nil {
+		in.Address = *cmd.Address
+	} else {
+		in.Address = contracts.DefaultAddress()
+	}
+	runID, err := c.wf.StartOrder(ctx, in)
+	switch {
+	case err == nil:
+		return contracts.CommandResult{Outcome: contracts.OutcomeStarted, RunID: runID}, nil
+	case !errors.Is(err, ErrAlreadyStarted):
+		return contracts.CommandResult{}, fmt.Errorf("start %s: %w", wfID, err)
+	}
+	ex, err := c.wf.DescribeOrder(ctx, wfID)
+	if err != nil {
+		// Not found right after "already started" is a race with retention;
+		// the next attempt sorts it out.
+		return contracts.CommandResult{}, fmt.Errorf("describe existing %s: %w", wfID, err)
+	}
+	if ex.PaymentID != cmd.PaymentID {
+		return contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonDifferentPayment, RunID: ex.RunID}, nil
+	}
+	startedBy, err := c.wf.StartCommandID(ctx, wfID, ex.RunID)
+	if err != nil {
+		return contracts.CommandResult{}, fmt.Errorf("read start of %s: %w", wfID, err)
+	}
+	switch {
+	case startedBy == cmd.CommandID:
+		// A redelivery of the command that created the run (the bridge died
+		// before acknowledging it): it did start the order.
+		return contracts.CommandResult{Outcome: contracts.OutcomeStarted, RunID: ex.RunID}, nil
+	case ex.Running:
+		return contracts.CommandResult{Outcome: contracts.OutcomeDuplicate, RunID: ex.RunID}, nil
+	default:
+		return contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonFinished, RunID: ex.RunID}, nil
+	}
+}
+
+var signalNames = map[contracts.CommandKind]string{
+	contracts.CommandCancel:        contracts.SignalCancel,
+	contracts.CommandUpdateAddress: contracts.SignalUpdateAddress,
+	contracts.CommandApprove:       contracts.SignalApprove,
+}
+
+func (c *Commands) signal(ctx context.Context, cmd contracts.Command, wfID string) (contracts.CommandResult, error) {
+	name, ok := signalNames[cmd.Kind]
+	if !ok {
+		return contracts.CommandResult{}, &PermanentError{Err: fmt.Errorf("no signal for command kind %q", cmd.Kind)}
+	}
+	p := contracts.SignalPayload{CommandID: cmd.CommandID, Address: cmd.Address, Reason: cmd.Reason}
+	err := c.wf.SignalOrder(ctx, wfID, name, p)
+	switch {
+	case err == nil:
+		// Whether the signal comes too late is the workflow's call; it records
+		// the verdict in its status and events.
+		return contracts.CommandResult{Outcome: contracts.OutcomeApplied}, nil
+	case !errors.Is(err, ErrNotFound):
+		return contracts.CommandResult{}, fmt.Errorf("signal %s to %s: %w", name, wfID, err)
+	}
+	// Temporal says "not found" both for a workflow that never existed and
+	// for one that has completed; describe tells them apart.
+	ex, err := c.wf.DescribeOrder(ctx, wfID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return contracts.CommandResult{}, errNotYet
+	case err != nil:
+		return contracts.CommandResult{}, fmt.Errorf("describe %s: %w", wfID, err)
+	case !ex.Running:
+		return contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonFinished, RunID: ex.RunID}, nil
+	default:
+		return contracts.CommandResult{}, fmt.Errorf("signal %s to %s: not found, yet described as running", name, wfID)
+	}
+}

@@ -1,0 +1,48 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/orderflow/orderflow/shared/contracts"
+)
+
+// Status answers live status requests from Temporal: the workflow's own
+// `status` query for the business view, and Temporal's describe for what it
+// sees (run state, pending activities with attempts and last failures).
+type Status struct{ wf Workflows }
+
+// NewStatus wires the status use case to its Temporal port.
+func NewStatus(wf Workflows) *Status { return &Status{wf: wf} }
+
+// Get never fails: problems are reported in the reply, so the requester can
+// fall back to the projection and say why.
+func (s *Status) Get(ctx context.Context, orderID string) contracts.StatusReply {
+	wfID := contracts.OrderWorkflowID(orderID)
+	reply := contracts.StatusReply{Source: "temporal", WorkflowID: wfID}
+	var (
+		wg       sync.WaitGroup
+		ex       Execution
+		st       contracts.OrderStatus
+		exErr    error
+		queryErr error
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); ex, exErr = s.wf.DescribeOrder(ctx, wfID) }()
+	go func() { defer wg.Done(); st, queryErr = s.wf.QueryStatus(ctx, wfID) }()
+	wg.Wait()
+	if errors.Is(exErr, ErrNotFound) || errors.Is(queryErr, ErrNotFound) {
+		return contracts.StatusReply{Source: "temporal", WorkflowID: wfID, NotFound: true, Error: ReasonUnknownOrder}
+	}
+	if exErr == nil {
+		reply.RunID, reply.WorkflowStatus, reply.Pending = ex.RunID, ex.Status, ex.Pending
+	}
+	if queryErr == nil {
+		reply.Status = &st
+	}
+	if err := errors.Join(exErr, queryErr); err != nil {
+		reply.Error = err.Error()
+	}
+	return reply
+}

@@ -1,0 +1,388 @@
+// Package natsport is the bridge's NATS side: the durable command consumer
+// that feeds the application in per-order order, the dead-letter and result
+// publishing, and the live-status responder.
+package natsport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orderflow/orderflow/services/bridge/internal/application"
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/logging"
+	"github.com/orderflow/orderflow/shared/natsx"
+)
+
+// Applier settles one decoded command (application.Commands).
+type Applier interface {
+	Apply(ctx context.Context, cmd contracts.Command, acceptedAt time.Time) (contracts.CommandResult, error)
+}
+
+// ConsumerOptions tune the command consumer; see bridge.Config for meaning.
+type ConsumerOptions struct {
+	Durable       string
+	Queue         string // queue group for the max-deliveries advisory
+	Partitions    int
+	FetchBatch    int
+	MaxAckPending int
+	MaxDeliver    int
+	AckWait       time.Duration
+	CallTimeout   time.Duration
+	RetryMin      time.Duration
+	RetryMax      time.Duration
+}
+
+// Consumer pulls commands from ORDER_COMMANDS and hands each order's
+// commands, in stream order, to one sequential partition worker. A command
+// stays unacknowledged (kept alive with "in progress") until it is settled,
+// so nothing is lost when the bridge stops or Temporal is away.
+type Consumer struct {
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	app   Applier
+	opts  ConsumerOptions
+	log   *slog.Logger
+	parts []*partition
+}
+
+// NewConsumer wires the consumer; Run starts it.
+func NewConsumer(nc *nats.Conn, js jetstream.JetStream, app Applier, opts ConsumerOptions, log *slog.Logger) *Consumer {
+	c := &Consumer{nc: nc, js: js, app: app, opts: opts, log: log}
+	for range opts.Partitions {
+		c.parts = append(c.parts, &partition{wake: make(chan struct{}, 1)})
+	}
+	return c
+}
+
+// ConsumerConfig is the durable consumer the bridge declares: explicit acks,
+// bounded redelivery, every command subject.
+func ConsumerConfig(opts ConsumerOptions) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       opts.Durable,
+		Description:   "orderflow bridge: order commands into Temporal",
+		FilterSubject: contracts.CommandsWildcard,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       opts.AckWait,
+		MaxDeliver:    opts.MaxDeliver,
+		MaxAckPending: opts.MaxAckPending,
+	}
+}
+
+// Run consumes until ctx ends, then stops intake, lets each partition finish
+// its in-flight command and returns the rest to the stream.
+func (c *Consumer) Run(ctx context.Context) error {
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, ConsumerConfig(c.opts))
+	if err != nil {
+		return fmt.Errorf("declare consumer %s on %s: %w", c.opts.Durable, contracts.StreamCommands, err)
+	}
+	adv, err := c.nc.QueueSubscribe(maxDeliveriesSubject(c.opts.Durable), c.opts.Queue, c.onMaxDeliveries(ctx))
+	if err != nil {
+		return fmt.Errorf("subscribe to max-deliveries advisories: %w", err)
+	}
+	defer func() { _ = adv.Unsubscribe() }()
+
+	var workers sync.WaitGroup
+	for _, p := range c.parts {
+		workers.Go(func() { c.work(ctx, p) })
+	}
+	kaDone := make(chan struct{})
+	var ka sync.WaitGroup
+	ka.Go(func() { c.keepAlive(kaDone) })
+
+	cc, err := cons.Consume(c.dispatch,
+		jetstream.PullMaxMessages(c.opts.FetchBatch),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			c.log.Warn("command consumer", logging.Err(err))
+		}))
+	if err != nil {
+		close(kaDone)
+		return fmt.Errorf("consume %s: %w", contracts.StreamCommands, err)
+	}
+	c.log.Info("consuming commands", "durable", c.opts.Durable, "partitions", len(c.parts))
+	<-ctx.Done()
+	cc.Stop()
+	<-cc.Closed()
+	workers.Wait()
+	close(kaDone)
+	ka.Wait()
+	c.log.Info("command consumer stopped")
+	return nil
+}
+
+// partition is one sequential lane. queue[0] is the command in flight.
+type partition struct {
+	mu     sync.Mutex
+	queue  []jetstream.Msg
+	closed bool
+	wake   chan struct{}
+}
+
+func (p *partition) push(m jetstream.Msg) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.queue = append(p.queue, m)
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (p *partition) head() (jetstream.Msg, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) == 0 {
+		return nil, false
+	}
+	return p.queue[0], true
+}
+
+func (p *partition) pop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queue[0] = nil
+	p.queue = p.queue[1:]
+}
+
+func (p *partition) held() []jetstream.Msg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]jetstream.Msg(nil), p.queue...)
+}
+
+// close refuses further commands and returns the ones still queued.
+func (p *partition) close() []jetstream.Msg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	q := p.queue
+	p.queue = nil
+	return q
+}
+
+// dispatch routes a message to its order's partition; the subject's order
+// ID is the key, so one order's commands never run concurrently.
+func (c *Consumer) dispatch(m jetstream.Msg) {
+	key := m.Subject()
+	if orderID, _, err := contracts.ParseCommandSubject(key); err == nil {
+		key = orderID
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	if !c.parts[h.Sum32()%uint32(len(c.parts))].push(m) {
+		// Shutting down: hand it straight back.
+		_ = m.Nak()
+	}
+}
+
+func (c *Consumer) work(ctx context.Context, p *partition) {
+	for {
+		m, ok := p.head()
+		if !ok || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				for _, rest := range p.close() {
+					_ = rest.Nak()
+				}
+				return
+			}
+			select {
+			case <-p.wake:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		c.handle(ctx, m)
+		p.pop()
+	}
+}
+
+// keepAlive tells the broker every held command is still being worked on,
+// so a command waiting behind a slow one (or for Temporal to come back) is
+// not redelivered to another bridge and applied out of order.
+func (c *Consumer) keepAlive(done <-chan struct{}) {
+	t := time.NewTicker(c.opts.AckWait / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			for _, p := range c.parts {
+				for _, m := range p.held() {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}
+}
+
+func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
+	meta, err := m.Metadata()
+	if err != nil {
+		c.log.Error("command without JetStream metadata; dropping", "subject", m.Subject(), logging.Err(err))
+		_ = m.Term()
+		return
+	}
+	cmdID := commandID(m.Headers(), m.Data(), meta.Stream, meta.Sequence.Stream)
+	log := c.log.With(logging.KeyCommandID, cmdID, "subject", m.Subject(),
+		"stream_seq", meta.Sequence.Stream, "delivery", meta.NumDelivered)
+	cmd, err := contracts.DecodeCommand(m.Subject(), m.Data())
+	if err != nil {
+		c.deadLetter(ctx, m, cmdID, err.Error(), log)
+		return
+	}
+	cmd.CommandID = cmdID
+	res, err := c.app.Apply(ctx, cmd, meta.Timestamp)
+	switch {
+	case application.IsPermanent(err):
+		c.deadLetter(ctx, m, cmdID, err.Error(), log)
+		return
+	case err != nil:
+		log.Info("command returned to the stream", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
+		_ = m.Nak()
+		return
+	}
+	if err := c.publishResult(ctx, res, log); err != nil {
+		log.Info("command returned to the stream before its result was published", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
+		_ = m.Nak()
+		return
+	}
+	if err := m.Ack(); err != nil {
+		// A lost ack means one redelivery, which the application settles
+		// idempotently.
+		log.Warn("ack command", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
+	}
+}
+
+// deadLetter parks a command that can never be applied, tells its sender
+// (when the subject names an order) and terminates it so it is not
+// redelivered.
+func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, cmdID, reason string, log *slog.Logger) {
+	if err := c.park(ctx, m.Subject(), m.Data(), cmdID, reason, log); err != nil {
+		log.Info("command returned to the stream before it was dead-lettered", logging.Err(err))
+		_ = m.Nak()
+		return
+	}
+	if err := m.TermWithReason("dead-lettered"); err != nil {
+		log.Warn("terminate dead-lettered command", logging.Err(err))
+	}
+}
+
+func (c *Consumer) park(ctx context.Context, subject string, body []byte, cmdID, reason string, log *slog.Logger) error {
+	log.Warn("dead-lettering command", "reason", reason)
+	err := c.retry(ctx, "dead-letter", log, func(ctx context.Context) error {
+		return natsx.DeadLetter(ctx, c.js, contracts.DLQCommands, subject, body, cmdID, reason)
+	})
+	if err != nil {
+		return err
+	}
+	orderID, kind, err := contracts.ParseCommandSubject(subject)
+	if err != nil {
+		return nil // no order to report to
+	}
+	return c.publishResult(ctx, contracts.CommandResult{
+		CommandID: cmdID, OrderID: orderID, Kind: kind, WorkflowID: contracts.OrderWorkflowID(orderID),
+		Outcome: contracts.OutcomeRejected, Reason: reason, At: time.Now().UTC(),
+	}, log)
+}
+
+func (c *Consumer) publishResult(ctx context.Context, res contracts.CommandResult, log *slog.Logger) error {
+	msg, err := natsx.ResultMsg(res)
+	if err != nil {
+		return err
+	}
+	return c.retry(ctx, "publish result", log, func(ctx context.Context) error {
+		_, err := c.js.PublishMsg(ctx, msg)
+		return err
+	})
+}
+
+// retry runs f until it succeeds or ctx ends, each try bounded by the call
+// timeout and not torn by shutdown.
+func (c *Consumer) retry(ctx context.Context, what string, log *slog.Logger, f func(context.Context) error) error {
+	delay := c.opts.RetryMin
+	for attempt := 1; ; attempt++ {
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CallTimeout)
+		err := f(callCtx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		log.Warn(what+" failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (last error: %w)", what, ctx.Err(), err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, c.opts.RetryMax)
+	}
+}
+
+// commandID is the Nats-Msg-Id header, else the body's command_id, else one
+// derived from the stream position (stable across redeliveries).
+func commandID(h nats.Header, body []byte, stream string, seq uint64) string {
+	if id := h.Get(contracts.HeaderMsgID); id != "" {
+		return id
+	}
+	var b struct {
+		CommandID string `json:"command_id"`
+	}
+	if json.Unmarshal(body, &b) == nil && b.CommandID != "" {
+		return b.CommandID
+	}
+	return stream + "-" + strconv.FormatUint(seq, 10)
+}
+
+func maxDeliveriesSubject(durable string) string {
+	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + contracts.StreamCommands + "." + durable
+}
+
+// maxDeliveriesAdvisory is the part of the broker's advisory we need.
+type maxDeliveriesAdvisory struct {
+	StreamSeq  uint64 `json:"stream_seq"`
+	Deliveries uint64 `json:"deliveries"`
+}
+
+// onMaxDeliveries dead-letters a command the broker gave up redelivering
+// (a bridge kept dying or stalling on it), so it is not silently dropped.
+func (c *Consumer) onMaxDeliveries(ctx context.Context) nats.MsgHandler {
+	return func(m *nats.Msg) {
+		var adv maxDeliveriesAdvisory
+		if err := json.Unmarshal(m.Data, &adv); err != nil || adv.StreamSeq == 0 {
+			c.log.Error("unreadable max-deliveries advisory", "body", string(m.Data))
+			return
+		}
+		log := c.log.With("stream_seq", adv.StreamSeq, "deliveries", adv.Deliveries)
+		getCtx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+		defer cancel()
+		stream, err := c.js.Stream(getCtx, contracts.StreamCommands)
+		if err != nil {
+			log.Error("look up command stream", logging.Err(err))
+			return
+		}
+		raw, err := stream.GetMsg(getCtx, adv.StreamSeq)
+		if err != nil {
+			log.Error("read command that exceeded max deliveries", logging.Err(err))
+			return
+		}
+		cmdID := commandID(raw.Header, raw.Data, contracts.StreamCommands, adv.StreamSeq)
+		reason := fmt.Sprintf("not settled after %d deliveries", adv.Deliveries)
+		if err := c.park(ctx, raw.Subject, raw.Data, cmdID, reason, log.With(logging.KeyCommandID, cmdID)); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("dead-letter command that exceeded max deliveries", logging.Err(err))
+		}
+	}
+}

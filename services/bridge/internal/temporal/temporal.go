@@ -1,0 +1,167 @@
+// Package temporal adapts the Temporal client to the application's
+// Workflows port: start options, memo, history and error mapping live here.
+package temporal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/orderflow/orderflow/services/bridge/internal/application"
+	"github.com/orderflow/orderflow/shared/contracts"
+)
+
+// Workflows implements application.Workflows with a Temporal client.
+type Workflows struct {
+	c         client.Client
+	taskQueue string
+	dc        converter.DataConverter
+}
+
+var _ application.Workflows = (*Workflows)(nil)
+
+// New adapts c; orders are started on taskQueue.
+func New(c client.Client, taskQueue string) *Workflows {
+	return &Workflows{c: c, taskQueue: taskQueue, dc: converter.GetDefaultDataConverter()}
+}
+
+// StartOrder starts OrderWorkflow. The ID policies make Temporal, not the
+// bridge, the judge of "this order exists": a second start, even long after
+// JetStream's deduplication window, gets ErrAlreadyStarted.
+func (w *Workflows) StartOrder(ctx context.Context, in contracts.OrderInput) (string, error) {
+	opts := client.StartWorkflowOptions{
+		ID:                                       contracts.OrderWorkflowID(in.OrderID),
+		TaskQueue:                                w.taskQueue,
+		Memo:                                     map[string]any{contracts.MemoPaymentID: in.PaymentID},
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}
+	run, err := w.c.ExecuteWorkflow(ctx, opts, contracts.WorkflowOrder, in)
+	if err != nil {
+		return "", mapErr(err)
+	}
+	return run.GetRunID(), nil
+}
+
+// DescribeOrder returns the latest run's state, memo and pending work.
+func (w *Workflows) DescribeOrder(ctx context.Context, workflowID string) (application.Execution, error) {
+	resp, err := w.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return application.Execution{}, mapErr(err)
+	}
+	info := resp.GetWorkflowExecutionInfo()
+	ex := application.Execution{
+		RunID:   info.GetExecution().GetRunId(),
+		Status:  statusName(info.GetStatus()),
+		Running: info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+	}
+	if p, ok := info.GetMemo().GetFields()[contracts.MemoPaymentID]; ok {
+		if err := w.dc.FromPayload(p, &ex.PaymentID); err != nil {
+			return application.Execution{}, fmt.Errorf("decode memo %s of %s: %w", contracts.MemoPaymentID, workflowID, err)
+		}
+	}
+	for _, a := range resp.GetPendingActivities() {
+		pa := contracts.PendingActivity{
+			Type:        a.GetActivityType().GetName(),
+			Attempt:     a.GetAttempt(),
+			State:       trimEnum(enumspb.PendingActivityState_name[int32(a.GetState())], "PENDING_ACTIVITY_STATE_"),
+			LastFailure: a.GetLastFailure().GetMessage(),
+		}
+		if t := a.GetLastStartedTime(); t != nil {
+			ts := t.AsTime()
+			pa.LastStarted = &ts
+		}
+		ex.Pending = append(ex.Pending, pa)
+	}
+	for _, ch := range resp.GetPendingChildren() {
+		ex.Pending = append(ex.Pending, contracts.PendingActivity{
+			Type:  "child:" + ch.GetWorkflowTypeName(),
+			State: "RUNNING",
+		})
+	}
+	return ex, nil
+}
+
+// StartCommandID reads the run's first history event for the OrderInput it
+// was started with.
+func (w *Workflows) StartCommandID(ctx context.Context, workflowID, runID string) (string, error) {
+	it := w.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return "", fmt.Errorf("history of %s/%s is empty", workflowID, runID)
+	}
+	ev, err := it.Next()
+	if err != nil {
+		return "", mapErr(err)
+	}
+	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil {
+		return "", fmt.Errorf("first event of %s/%s is %s, not a start", workflowID, runID, ev.GetEventType())
+	}
+	var in contracts.OrderInput
+	if err := w.dc.FromPayloads(attrs.GetInput(), &in); err != nil {
+		return "", fmt.Errorf("decode input of %s/%s: %w", workflowID, runID, err)
+	}
+	return in.CommandID, nil
+}
+
+// SignalOrder signals the latest run.
+func (w *Workflows) SignalOrder(ctx context.Context, workflowID, signal string, p contracts.SignalPayload) error {
+	return mapErr(w.c.SignalWorkflow(ctx, workflowID, "", signal, p))
+}
+
+// QueryStatus runs the workflow's status query on the latest run.
+func (w *Workflows) QueryStatus(ctx context.Context, workflowID string) (contracts.OrderStatus, error) {
+	v, err := w.c.QueryWorkflow(ctx, workflowID, "", contracts.QueryStatus)
+	if err != nil {
+		return contracts.OrderStatus{}, mapErr(err)
+	}
+	var st contracts.OrderStatus
+	if err := v.Get(&st); err != nil {
+		return contracts.OrderStatus{}, fmt.Errorf("decode status of %s: %w", workflowID, err)
+	}
+	return st, nil
+}
+
+// mapErr translates Temporal's service errors into the port's vocabulary.
+// Anything not known to be final is left transient: retrying is the safe
+// default while the server is unreachable or overloaded.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		started     *serviceerror.WorkflowExecutionAlreadyStarted
+		notFound    *serviceerror.NotFound
+		invalid     *serviceerror.InvalidArgument
+		nsNotFound  *serviceerror.NamespaceNotFound
+		denied      *serviceerror.PermissionDenied
+		unimpl      *serviceerror.Unimplemented
+		queryFailed *serviceerror.QueryFailed
+	)
+	switch {
+	case errors.As(err, &started):
+		return fmt.Errorf("%w: %w", application.ErrAlreadyStarted, err)
+	case errors.As(err, &notFound):
+		return fmt.Errorf("%w: %w", application.ErrNotFound, err)
+	case errors.As(err, &invalid), errors.As(err, &nsNotFound), errors.As(err, &denied),
+		errors.As(err, &unimpl), errors.As(err, &queryFailed):
+		return &application.PermanentError{Err: err}
+	}
+	return err
+}
+
+func statusName(s enumspb.WorkflowExecutionStatus) string {
+	return trimEnum(enumspb.WorkflowExecutionStatus_name[int32(s)], "WORKFLOW_EXECUTION_STATUS_")
+}
+
+// trimEnum turns a proto enum name into the short upper-case form the
+// contract documents (RUNNING, COMPLETED, STARTED...); the enums' String()
+// is CamelCase since API v1.2x.
+func trimEnum(s, prefix string) string { return strings.TrimPrefix(s, prefix) }
