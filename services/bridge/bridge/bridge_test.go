@@ -45,6 +45,10 @@ func TestRepeatedStartStartsOneWorkflow(t *testing.T) {
 	if got := countRuns(t, s, orderID); got != 1 {
 		t.Fatalf("%d workflow runs for %s", got, orderID)
 	}
+	approve := signalCmd(orderID, contracts.CommandApprove)
+	s.publish(approve)
+	s.waitState(orderID, contracts.StateShipped, 30*time.Second)
+	assertOneCharge(t, s, orderID)
 }
 
 // Start and cancel published back to back for 100 orders: per-order

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/api/workflowservice/v1"
@@ -39,6 +40,7 @@ type stack struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	tc     client.Client
+	pool   *pgxpool.Pool
 	cfg    bridge.Config
 	cancel context.CancelFunc
 	done   chan error
@@ -71,7 +73,7 @@ func newStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{t: t, nats: ns, nc: nc, js: ns.JetStream(nc), tc: tc, cfg: cfg}
-	startWorkers(t, tc, cfg, s.js)
+	s.pool = startWorkers(t, tc, cfg, s.js)
 	s.startBridge()
 	return s
 }
@@ -286,5 +288,19 @@ func countRuns(t *testing.T, s *stack, orderID string) int64 {
 			t.Fatalf("count runs of %s: %v (count %d)", orderID, err, resp.GetCount())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// assertOneCharge checks the payments table holds exactly one charge for
+// the order.
+func assertOneCharge(t *testing.T, s *stack, orderID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var rows int
+	var status string
+	err := s.pool.QueryRow(ctx, `SELECT count(*), min(status) FROM payments WHERE order_id = $1`, orderID).Scan(&rows, &status)
+	if err != nil || rows != 1 || status != "charged" {
+		t.Fatalf("payments of %s: %d rows, status %q, err %v (want one charged)", orderID, rows, status, err)
 	}
 }

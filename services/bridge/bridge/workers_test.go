@@ -1,0 +1,59 @@
+package bridge_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/sdk/client"
+
+	"github.com/orderflow/orderflow/services/bridge/bridge"
+	orderworker "github.com/orderflow/orderflow/services/order-worker/worker"
+	shippingworker "github.com/orderflow/orderflow/services/shipping-worker/worker"
+	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/testenv"
+)
+
+// startWorkers runs the real order and shipping workers in process, faults
+// off, on the bridge's private task queues, with a fresh database for
+// payments. It returns the pool so tests can check charges.
+func startWorkers(t *testing.T, tc client.Client, cfg bridge.Config, js jetstream.JetStream) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), testenv.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ocfg, err := config.Load[orderworker.Config]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scfg, err := config.Load[shippingworker.Config]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ocfg.Temporal, scfg.Temporal = cfg.Temporal, cfg.Temporal
+	ocfg.Shutdown.Timeout, scfg.Shutdown.Timeout = 5*time.Second, 5*time.Second
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	log := testLog(t)
+	wg.Go(func() {
+		if err := orderworker.RunWorker(ctx, ocfg, tc, pool, js, log); err != nil {
+			t.Errorf("order worker: %v", err)
+		}
+	})
+	wg.Go(func() {
+		if err := shippingworker.RunWorker(ctx, scfg, tc, log); err != nil {
+			t.Errorf("shipping worker: %v", err)
+		}
+	})
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		pool.Close()
+	})
+	return pool
+}
