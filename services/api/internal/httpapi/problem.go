@@ -126,6 +126,8 @@ func fiberProblem(e *fiber.Error) Problem {
 		p.Type = typeMethod
 	case fiber.StatusRequestEntityTooLarge:
 		p.Type, p.Field = typeTooLarge, "body"
+		p.Detail = "the request body is larger than the server accepts (HTTP_BODY_LIMIT)"
+		p.Errors = []FieldProblem{{Field: "body", Detail: p.Detail}}
 	case fiber.StatusTooManyRequests:
 		p.Type = typeRateLimited
 	}
