@@ -1,0 +1,125 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orderflow/orderflow/services/api/server"
+	"github.com/orderflow/orderflow/shared/testenv"
+)
+
+// chromiumPath finds Debian's chromium; its absence fails the test with
+// the install command, because the docs check must never be skipped.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatalf("headless Chromium is required for the /docs test: install it with " +
+		"`apt-get update && apt-get install -y chromium`")
+	return ""
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestRunServesDocsInChromium runs the service as the binary does (Run
+// with its configuration), opens /docs in headless Chromium, which loads
+// Swagger UI from the embedded assets under a self-only CSP, and finds
+// every operation rendered; then it stops Run through its context.
+func TestRunServesDocsInChromium(t *testing.T) {
+	chromium := chromiumPath(t)
+	ns := testenv.NATS(t)
+	cfg := defaultConfig(t)
+	cfg.NATS.URL, cfg.Postgres.URL = ns.URL, testenv.Postgres(t)
+	cfg.HTTPAddr = freeAddr(t)
+	cfg.Shutdown.Timeout = 5 * time.Second
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- server.Run(ctx, cfg, testLogger(t)) }()
+	base := "http://" + cfg.HTTPAddr
+	waitFor(t, "API ready", 15*time.Second, func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("Run returned early: %v", err)
+		default:
+		}
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+
+	res, err := http.Get(base + "/docs")
+	if err != nil {
+		t.Fatalf("GET /docs: %v", err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		t.Fatalf("/docs CSP %q does not restrict loads to the API itself", csp)
+	}
+	if bytes.Contains(page, []byte("https://")) || bytes.Contains(page, []byte("//cdn")) {
+		t.Fatalf("/docs references an external host:\n%s", page)
+	}
+
+	dctx, dcancel := context.WithTimeout(ctx, 90*time.Second)
+	defer dcancel()
+	cmd := exec.CommandContext(dctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-dev-shm-usage", "--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000",
+		"--dump-dom", base+"/docs")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	dom, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{
+		"orderflow API",
+		"/orders/{order_id}/start", "/orders/{order_id}/signals/cancel",
+		"/orders/{order_id}/signals/update-address", "/orders/{order_id}/signals/approve",
+		"/orders/{order_id}/status", "/orders/{order_id}/events", "/orders/{order_id}",
+		"/healthz", "/readyz", "opblock-summary-path",
+	} {
+		if !bytes.Contains(dom, []byte(want)) {
+			t.Errorf("rendered /docs lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("DOM (%d bytes): %.3000s", len(dom), dom)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after cancel: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Run did not stop within 10s of cancellation")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatalf("still serving after Run returned")
+	}
+}
