@@ -1,0 +1,125 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// The payment activities run here without faults, straight against a real
+// PostgreSQL database with the migrations applied.
+
+func TestChargeTwiceChargesOnce(t *testing.T) {
+	in := newInfra(t)
+	a := &Activities{Pool: in.pool, Log: in.log}
+	p := PaymentInput{OrderID: "o1", PaymentID: "p1", AmountCents: 2500, Attempt: 1}
+	first, err := a.ChargePayment(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Attempt = 2
+	second, err := a.ChargePayment(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.ChargedAt.Equal(*second.ChargedAt) || second.Status != PaymentStatusCharged || second.AmountCents != 2500 {
+		t.Fatalf("second charge %+v differs from first %+v", second, first)
+	}
+	var rows, calls int
+	if err := in.pool.QueryRow(context.Background(), `SELECT count(*), sum(charge_calls) FROM payments`).Scan(&rows, &calls); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || calls != 2 {
+		t.Fatalf("%d payment rows with %d calls, want 1 row, 2 calls", rows, calls)
+	}
+}
+
+func TestConcurrentIdenticalChargesChargeOnce(t *testing.T) {
+	in := newInfra(t)
+	a := &Activities{Pool: in.pool, Log: in.log}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			_, err := a.ChargePayment(context.Background(), PaymentInput{OrderID: "o1", PaymentID: "p1", AmountCents: 999, Attempt: i + 1})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent charge: %v", err)
+		}
+	}
+	var rows, calls int
+	if err := in.pool.QueryRow(context.Background(), `SELECT count(*), sum(charge_calls) FROM payments`).Scan(&rows, &calls); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || calls != 20 {
+		t.Fatalf("%d rows, %d calls: want one charge seen 20 times", rows, calls)
+	}
+}
+
+func TestPaymentIDOfAnotherOrderIsRefusedForGood(t *testing.T) {
+	in := newInfra(t)
+	a := &Activities{Pool: in.pool, Log: in.log}
+	ctx := context.Background()
+	if _, err := a.ChargePayment(ctx, PaymentInput{OrderID: "owner", PaymentID: "p1", AmountCents: 100, Attempt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.ChargePayment(ctx, PaymentInput{OrderID: "intruder", PaymentID: "p1", AmountCents: 100, Attempt: 1})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != ErrTypePaymentConflict {
+		t.Fatalf("got %v, want a non-retryable %s", err, ErrTypePaymentConflict)
+	}
+	// Nor may the other order refund it.
+	_, err = a.RefundPayment(ctx, PaymentInput{OrderID: "intruder", PaymentID: "p1", Attempt: 1})
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
+		t.Fatalf("refund by another order: got %v, want non-retryable", err)
+	}
+	if owner, status, calls, _ := in.payment(t, "p1"); owner != "owner" || status != "charged" || calls != 1 {
+		t.Fatalf("payment now %s %s calls=%d", owner, status, calls)
+	}
+}
+
+func TestRefundTwiceRefundsOnce(t *testing.T) {
+	in := newInfra(t)
+	a := &Activities{Pool: in.pool, Log: in.log}
+	ctx := context.Background()
+	p := PaymentInput{OrderID: "o1", PaymentID: "p1", AmountCents: 100, Attempt: 1}
+	if _, err := a.ChargePayment(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	first, err := a.RefundPayment(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := a.RefundPayment(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Status != PaymentStatusRefunded || second.RefundedAt == nil || !first.RefundedAt.Equal(*second.RefundedAt) {
+		t.Fatalf("refunds %+v then %+v: want one refund time", first, second)
+	}
+	// A charge retried after the refund must not charge again.
+	_, err = a.ChargePayment(ctx, p)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypePaymentRefunded {
+		t.Fatalf("charge after refund: got %v, want %s", err, ErrTypePaymentRefunded)
+	}
+	if _, status, _, _ := in.payment(t, "p1"); status != "refunded" {
+		t.Fatalf("status %s", status)
+	}
+	// Refunding a payment that was never charged changes nothing.
+	none, err := a.RefundPayment(ctx, PaymentInput{OrderID: "o2", PaymentID: "p2", Attempt: 1})
+	if err != nil || none.Status != PaymentStatusNotCharged {
+		t.Fatalf("refund of nothing: %+v %v", none, err)
+	}
+	if _, _, _, found := in.payment(t, "p2"); found {
+		t.Fatal("refund created a payment row")
+	}
+}
