@@ -106,18 +106,17 @@ func (in infra) payment(t *testing.T, paymentID string) (orderID, status string,
 	return orderID, status, calls, true
 }
 
-// testCarrier refuses packages for failZip during the first failAttempts
-// shipping attempts and remembers where it dispatched.
+// testCarrier refuses packages for a zip code during the first N shipping
+// attempts (failZips[zip] = N) and remembers where it dispatched.
 type testCarrier struct {
-	failZip      string
-	failAttempts int
+	failZips map[string]int
 
 	mu         sync.Mutex
 	dispatched []contracts.Address
 }
 
 func (c *testCarrier) Dispatch(ctx context.Context, in shipping.StepInput) (shipping.Dispatch, error) {
-	if in.Address.ZipCode == c.failZip && in.ShippingAttempt <= c.failAttempts {
+	if in.ShippingAttempt <= c.failZips[in.Address.ZipCode] {
 		return shipping.Dispatch{}, errCarrierRefused
 	}
 	c.mu.Lock()
@@ -148,3 +147,10 @@ func orderInput(orderID string) contracts.OrderInput {
 		AcceptedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	}
 }
+
+// Zip codes the test carrier refuses: in the first shipping attempt only,
+// or always.
+const (
+	zipFailOnce   = "00000"
+	zipFailAlways = "99999"
+)

@@ -17,11 +17,16 @@ import (
 	"github.com/orderflow/orderflow/shared/faults"
 )
 
-// Register adds OrderWorkflow and the activities to r (a worker, a test
-// environment or a replayer).
+// Register adds OrderWorkflow and the activities to r (a worker or a test
+// environment).
 func Register(r tworker.Registry, s Settings, a *Activities) {
-	r.RegisterWorkflowWithOptions((&Workflows{Settings: s}).OrderWorkflow, workflow.RegisterOptions{Name: contracts.WorkflowOrder})
+	RegisterWorkflow(r, s)
 	r.RegisterActivity(a)
+}
+
+// RegisterWorkflow adds OrderWorkflow alone, as a replayer needs it.
+func RegisterWorkflow(r tworker.WorkflowRegistry, s Settings) {
+	r.RegisterWorkflowWithOptions((&Workflows{Settings: s}).OrderWorkflow, workflow.RegisterOptions{Name: contracts.WorkflowOrder})
 }
 
 // RunWorker serves the orders task queue until ctx is done.

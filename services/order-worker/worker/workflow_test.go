@@ -47,7 +47,7 @@ func newWFTest(t *testing.T) *wfTest {
 	inf := newInfra(t)
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(inf.log))
-	w := &wfTest{t: t, infra: inf, env: suite.NewTestWorkflowEnvironment(), carrier: &testCarrier{failZip: "00000"},
+	w := &wfTest{t: t, infra: inf, env: suite.NewTestWorkflowEnvironment(), carrier: &testCarrier{failZips: map[string]int{zipFailOnce: 1, zipFailAlways: 99}},
 		onStart: map[string]func([]any) bool{}}
 	inj := faults.New(testFaults)
 	Register(w.env, testSettings, &Activities{Pool: w.infra.pool, JS: w.infra.js, Faults: inj, Log: w.infra.log})
@@ -307,9 +307,8 @@ func TestManualReviewExpiresAndCancels(t *testing.T) {
 
 func TestDispatchFailedThenRetriedToSuccess(t *testing.T) {
 	w := newWFTest(t)
-	w.carrier.failAttempts = 1
 	in := orderInput("dispatch-retry")
-	in.Address.ZipCode = "00000"
+	in.Address.ZipCode = zipFailOnce
 	st, types := w.run(in)
 	if st.State != contracts.StateShipped || st.Shipping.Attempt != 2 || st.Shipping.WorkflowID != contracts.ShippingWorkflowID(in.OrderID, 2) {
 		t.Fatalf("state %s shipping %+v", st.State, st.Shipping)
@@ -327,9 +326,8 @@ func TestDispatchFailedThenRetriedToSuccess(t *testing.T) {
 
 func TestDispatchFailuresExhaustedFailAndRefund(t *testing.T) {
 	w := newWFTest(t)
-	w.carrier.failAttempts = 99
 	in := orderInput("dispatch-dead")
-	in.Address.ZipCode = "00000"
+	in.Address.ZipCode = zipFailAlways
 	st, types := w.run(in)
 	if st.State != contracts.StateFailed || st.Payment.Status != PaymentStatusRefunded || !strings.Contains(st.FailureReason, "dispatch failed") {
 		t.Fatalf("state %s payment %s reason %q", st.State, st.Payment.Status, st.FailureReason)

@@ -18,8 +18,13 @@ import (
 // Register adds ShippingWorkflow and the activities to r (a worker or a
 // test environment).
 func Register(r tworker.Registry, a *Activities) {
-	r.RegisterWorkflowWithOptions(ShippingWorkflow, workflow.RegisterOptions{Name: contracts.WorkflowShipping})
+	RegisterWorkflow(r)
 	r.RegisterActivity(a)
+}
+
+// RegisterWorkflow adds ShippingWorkflow alone, as a replayer needs it.
+func RegisterWorkflow(r tworker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(ShippingWorkflow, workflow.RegisterOptions{Name: contracts.WorkflowShipping})
 }
 
 // RunWorker serves the shipping task queue until ctx is done.

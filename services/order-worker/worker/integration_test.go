@@ -1,0 +1,300 @@
+package worker
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	tworker "go.temporal.io/sdk/worker"
+
+	shipping "github.com/orderflow/orderflow/services/shipping-worker/worker"
+	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/faults"
+	"github.com/orderflow/orderflow/shared/testenv"
+)
+
+var (
+	loadOrders = flag.Int("orders", 200, "orders started by TestOrdersUnderFaultsThroughTemporal")
+	loadRate   = flag.Float64("rate", 10, "orders started per second by TestOrdersUnderFaultsThroughTemporal")
+)
+
+// WorkflowTaskTimeout the tests start orders with (see README: the SDK
+// heartbeats a workflow task running local activities at 80% of it, and a
+// status query is answered at the latest then).
+const testWorkflowTaskTimeout = 2 * time.Second
+
+// stack is both workers in process against a real Temporal dev server, real
+// PostgreSQL and a real (embedded) JetStream server, on private task queues.
+type stack struct {
+	c     client.Client
+	infra infra
+	cfg   Config
+}
+
+// startStack runs the order worker with RunWorker and the shipping worker
+// with RunWorker, or, when carrier is set, a shipping worker using carrier.
+func startStack(t *testing.T, f faults.Config, carrier shipping.Carrier) *stack {
+	t.Helper()
+	addr := testenv.Temporal(t)
+	inf := newInfra(t)
+	c, err := client.Dial(client.Options{HostPort: addr, Logger: tlog.NewStructuredLogger(inf.log)})
+	if err != nil {
+		t.Fatalf("dial temporal: %v", err)
+	}
+	t.Cleanup(c.Close)
+	cfg := Config{
+		Temporal: config.Temporal{Address: addr, Namespace: contracts.Namespace,
+			OrdersTaskQueue: testenv.UniqueName("orders"), ShippingTaskQueue: testenv.UniqueName("shipping")},
+		Shutdown:             config.Shutdown{Timeout: 5 * time.Second},
+		Faults:               f,
+		AutoApproveAfter:     500 * time.Millisecond,
+		ManualReviewDeadline: time.Hour,
+		StepTimeout:          250 * time.Millisecond,
+		MaxDispatchAttempts:  10,
+		MaxShippingAttempts:  3,
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := RunWorker(ctx, cfg, c, inf.pool, inf.js, inf.log); err != nil {
+			t.Errorf("order worker: %v", err)
+		}
+	})
+	if carrier == nil {
+		scfg := shipping.Config{Temporal: cfg.Temporal, Shutdown: cfg.Shutdown, Faults: f}
+		wg.Go(func() {
+			if err := shipping.RunWorker(ctx, scfg, c, inf.log); err != nil {
+				t.Errorf("shipping worker: %v", err)
+			}
+		})
+	} else {
+		w := tworker.New(c, cfg.ShippingTaskQueue, tworker.Options{LocalActivityWorkerOnly: true})
+		shipping.Register(w, &shipping.Activities{Faults: faults.New(f), Carrier: carrier, Log: inf.log})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return &stack{c: c, infra: inf, cfg: cfg}
+}
+
+func (s *stack) start(t *testing.T, in contracts.OrderInput) client.WorkflowRun {
+	t.Helper()
+	run, err := s.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID:                  contracts.OrderWorkflowID(in.OrderID),
+		TaskQueue:           s.cfg.OrdersTaskQueue,
+		Memo:                map[string]any{contracts.MemoPaymentID: in.PaymentID},
+		WorkflowTaskTimeout: testWorkflowTaskTimeout,
+	}, contracts.WorkflowOrder, in)
+	if err != nil {
+		t.Fatalf("start %s: %v", in.OrderID, err)
+	}
+	return run
+}
+
+func (s *stack) status(ctx context.Context, orderID string) (contracts.OrderStatus, error) {
+	var st contracts.OrderStatus
+	v, err := s.c.QueryWorkflow(ctx, contracts.OrderWorkflowID(orderID), "", contracts.QueryStatus)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
+
+// TestOrdersUnderFaultsThroughTemporal runs -orders orders (200 by default)
+// at the original fault rates through real Temporal, arriving at -rate per
+// second, and checks every order ends in a terminal state within the 15 s
+// budget, no payment is charged twice and every order's events have
+// consecutive sequence numbers ending in its terminal event.
+func TestOrdersUnderFaultsThroughTemporal(t *testing.T) {
+	s := startStack(t, faults.Config{FailRate: 0.33, HangRate: 0.34, Seed: 7}, nil)
+	n := *loadOrders
+	prefix := testenv.UniqueName("load")
+
+	type result struct {
+		in      contracts.OrderInput
+		st      contracts.OrderStatus
+		err     error
+		elapsed time.Duration
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	// Sample the live status while orders run: it must answer, and quickly.
+	var mu sync.Mutex
+	var started []string
+	var queryLatencies []time.Duration
+	stopQueries := make(chan struct{})
+	var qwg sync.WaitGroup
+	qwg.Go(func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopQueries:
+				return
+			case <-tick.C:
+			}
+			mu.Lock()
+			if len(started) == 0 {
+				mu.Unlock()
+				continue
+			}
+			id := started[rand.IntN(len(started))]
+			mu.Unlock()
+			t0 := time.Now()
+			st, err := s.status(ctx, id)
+			if err != nil {
+				t.Errorf("status query %s: %v", id, err)
+				return
+			}
+			if st.OrderID != id || st.State == "" {
+				t.Errorf("status query %s answered %+v", id, st)
+				return
+			}
+			mu.Lock()
+			queryLatencies = append(queryLatencies, time.Since(t0))
+			mu.Unlock()
+		}
+	})
+
+	// Orders arrive at a steady rate (an arrival schedule, not a wait for
+	// some condition): the budget is per order, not for a burst backlog.
+	tick := time.NewTicker(time.Duration(float64(time.Second) / *loadRate))
+	for i := range n {
+		in := orderInput(fmt.Sprintf("%s-%d", prefix, i))
+		in.AcceptedAt = time.Now()
+		run := s.start(t, in)
+		mu.Lock()
+		started = append(started, in.OrderID)
+		mu.Unlock()
+		wg.Go(func() {
+			r := result{in: in}
+			r.err = run.Get(ctx, &r.st)
+			if r.st.CompletedAt != nil {
+				r.elapsed = r.st.CompletedAt.Sub(in.AcceptedAt)
+			}
+			results[i] = r
+		})
+		<-tick.C
+	}
+	tick.Stop()
+	wg.Wait()
+	close(stopQueries)
+	qwg.Wait()
+
+	var elapsed []time.Duration
+	states := map[contracts.OrderState]int{}
+	for _, r := range results {
+		if r.err != nil {
+			t.Fatalf("order %s: %v", r.in.OrderID, r.err)
+		}
+		if !r.st.State.Terminal() || r.st.CompletedAt == nil {
+			t.Fatalf("order %s ended in state %s", r.in.OrderID, r.st.State)
+		}
+		states[r.st.State]++
+		elapsed = append(elapsed, r.elapsed)
+	}
+	slices.Sort(elapsed)
+	pct := func(p float64) time.Duration { return elapsed[min(len(elapsed)-1, int(p*float64(len(elapsed))))] }
+	within := 0
+	for _, d := range elapsed {
+		if d <= 15*time.Second {
+			within++
+		}
+	}
+	slices.Sort(queryLatencies)
+	var qMax time.Duration
+	if len(queryLatencies) > 0 {
+		qMax = queryLatencies[len(queryLatencies)-1]
+	}
+	t.Logf("%d orders at %.0f/s, faults 33%% fail / 34%% hang, step timeout %v: states %v", n, *loadRate, s.cfg.StepTimeout, states)
+	t.Logf("start-to-terminal: p50 %v  p99 %v  p99.9 %v  max %v  within 15s %d/%d (%.2f%%)",
+		pct(0.50), pct(0.99), pct(0.999), elapsed[len(elapsed)-1], within, n, 100*float64(within)/float64(n))
+	t.Logf("status queries while running: %d, max latency %v", len(queryLatencies), qMax)
+	if within != n {
+		t.Errorf("%d of %d orders took longer than 15 s", n-within, n)
+	}
+
+	// Payments: one row per order, never a second charge.
+	rows, err := s.infra.pool.Query(ctx, `SELECT order_id, status, count(*) OVER (PARTITION BY order_id) FROM payments`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payments := map[string]string{}
+	for rows.Next() {
+		var id, status string
+		var perOrder int
+		if err := rows.Scan(&id, &status, &perOrder); err != nil {
+			t.Fatal(err)
+		}
+		if perOrder != 1 {
+			t.Fatalf("order %s has %d payment rows", id, perOrder)
+		}
+		payments[id] = status
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		want := map[contracts.OrderState]string{contracts.StateShipped: "charged", contracts.StateFailed: "refunded"}[r.st.State]
+		if payments[r.in.OrderID] != want {
+			t.Fatalf("order %s (%s): payment %q, want %q", r.in.OrderID, r.st.State, payments[r.in.OrderID], want)
+		}
+	}
+
+	// Events: consecutive seq per order, ending in the terminal state.
+	byOrder := s.infra.allEvents(t)
+	for _, r := range results {
+		evs := byOrder[r.in.OrderID]
+		types := eventTypes(t, evs)
+		if len(types) == 0 || types[len(types)-1] != contracts.EventType(r.st.State) {
+			t.Fatalf("order %s: events %v do not end in %s", r.in.OrderID, types, r.st.State)
+		}
+	}
+}
+
+// allEvents reads the whole event stream, grouped by order.
+func (in infra) allEvents(t *testing.T) map[string][]contracts.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cons, err := in.js.OrderedConsumer(ctx, contracts.StreamEvents, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]contracts.Event{}
+	for {
+		batch, err := cons.FetchNoWait(1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			e, err := contracts.DecodeEvent(m.Data())
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[e.OrderID] = append(out[e.OrderID], e)
+		}
+		if got == 0 {
+			return out
+		}
+	}
+}
