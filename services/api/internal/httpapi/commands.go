@@ -27,11 +27,11 @@ var signalKinds = map[string]contracts.CommandKind{
 	"approve":        contracts.CommandApprove,
 }
 
-func (h *Handlers) start(c *fiber.Ctx) error {
+func (h *handlers) start(c *fiber.Ctx) error {
 	return h.submit(c, contracts.CommandStart)
 }
 
-func (h *Handlers) signal(c *fiber.Ctx) error {
+func (h *handlers) signal(c *fiber.Ctx) error {
 	kind, ok := signalKinds[c.Params("signal")]
 	if !ok {
 		return fiber.NewError(fiber.StatusNotFound, "unknown signal "+strconv.Quote(c.Params("signal"))+
@@ -42,7 +42,7 @@ func (h *Handlers) signal(c *fiber.Ctx) error {
 
 // submit validates everything before publishing, so bad input never
 // reaches the broker.
-func (h *Handlers) submit(c *fiber.Ctx, kind contracts.CommandKind) error {
+func (h *handlers) submit(c *fiber.Ctx, kind contracts.CommandKind) error {
 	orderID := c.Params("order_id")
 	if err := contracts.ValidateOrderID(orderID); err != nil {
 		return &contracts.FieldError{Field: "order_id", Reason: err.Error()}

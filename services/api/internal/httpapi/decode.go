@@ -67,7 +67,8 @@ func checkJSONMediaType(contentType string) error {
 		return unsupported
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil || (mt != fiber.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json")) {
+	structured := strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+	if err != nil || (mt != fiber.MIMEApplicationJSON && !structured) {
 		return unsupported
 	}
 	return nil
@@ -92,7 +93,10 @@ func jsonError(err error) error {
 		return &contracts.FieldError{Field: typ.Field, Reason: "must be a JSON " + jsonKind(typ.Type.Kind().String())}
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		field, _ := strconv.Unquote(name)
+		field, err := strconv.Unquote(name)
+		if err != nil || field == "" {
+			return &contracts.FieldError{Field: "body", Reason: "has an unknown field " + name}
+		}
 		return &contracts.FieldError{Field: field, Reason: "is not a known field"}
 	}
 	return malformed("body", "body is not valid JSON: "+err.Error())

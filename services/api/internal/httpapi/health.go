@@ -9,12 +9,12 @@ import (
 
 // healthz says the process serves HTTP; it checks nothing else so an
 // orchestrator does not restart the API when a dependency is down.
-func (h *Handlers) healthz(c *fiber.Ctx) error {
+func (h *handlers) healthz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok"})
 }
 
 // readyz says whether a POST can be stored and a read answered now.
-func (h *Handlers) readyz(c *fiber.Ctx) error {
+func (h *handlers) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	checks := make(map[string]string, len(h.checks))

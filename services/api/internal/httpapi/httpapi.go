@@ -37,8 +37,8 @@ type Check struct {
 	Check func(ctx context.Context) error
 }
 
-// Handlers holds what the routes call.
-type Handlers struct {
+// handlers holds what the routes call.
+type handlers struct {
 	opts     Options
 	commands *orders.Commands
 	queries  *orders.Queries
@@ -49,7 +49,7 @@ type Handlers struct {
 
 // New builds the Fiber app with every route and middleware.
 func New(opts Options, commands *orders.Commands, queries *orders.Queries, checks []Check, log *slog.Logger) *fiber.App {
-	h := &Handlers{opts: opts, commands: commands, queries: queries, checks: checks, log: log, now: time.Now}
+	h := &handlers{opts: opts, commands: commands, queries: queries, checks: checks, log: log, now: time.Now}
 	app := fiber.New(fiber.Config{
 		AppName:                 "orderflow-api",
 		BodyLimit:               opts.BodyLimit,
@@ -130,6 +130,6 @@ func requestLogger(log *slog.Logger) fiber.Handler {
 // withTimeout bounds the work of one request: Fiber does not cancel the
 // request context when the client goes away, so every request gets its own
 // deadline.
-func (h *Handlers) withTimeout(c *fiber.Ctx, extra time.Duration) (context.Context, context.CancelFunc) {
+func (h *handlers) withTimeout(c *fiber.Ctx, extra time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.UserContext(), h.opts.RequestTimeout+extra)
 }

@@ -13,7 +13,7 @@ import (
 // DefaultListLimit is the page size when the client gives none.
 const DefaultListLimit = 50
 
-func (h *Handlers) status(c *fiber.Ctx) error {
+func (h *handlers) status(c *fiber.Ctx) error {
 	ctx, cancel := h.withTimeout(c, 0)
 	defer cancel()
 	v, err := h.queries.Status(ctx, c.Params("order_id"))
@@ -23,7 +23,7 @@ func (h *Handlers) status(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
-func (h *Handlers) order(c *fiber.Ctx) error {
+func (h *handlers) order(c *fiber.Ctx) error {
 	ctx, cancel := h.withTimeout(c, 0)
 	defer cancel()
 	rec, err := h.queries.Order(ctx, c.Params("order_id"))
@@ -39,7 +39,7 @@ type eventsBody struct {
 	Events  []orders.EventRecord `json:"events"`
 }
 
-func (h *Handlers) events(c *fiber.Ctx) error {
+func (h *handlers) events(c *fiber.Ctx) error {
 	ctx, cancel := h.withTimeout(c, 0)
 	defer cancel()
 	id := c.Params("order_id")
@@ -58,7 +58,7 @@ type listBody struct {
 	NextURL    string                `json:"next_url,omitempty"`
 }
 
-func (h *Handlers) list(c *fiber.Ctx) error {
+func (h *handlers) list(c *fiber.Ctx) error {
 	f, err := listFilter(c.Query("status"), c.Query("limit"), c.Query("cursor"))
 	if err != nil {
 		return err

@@ -82,7 +82,7 @@ func (s *Commands) Submit(ctx context.Context, cmd contracts.Command, wait time.
 		return sub, fmt.Errorf("await outcome of command %s: %w", cmd.CommandID, err)
 	}
 	sub.Result = &res
-	log.Info("command outcome", "outcome", res.Outcome, "reason", res.Reason)
+	log.Info("command outcome", logging.KeyWorkflowID, res.WorkflowID, "outcome", res.Outcome, "reason", res.Reason)
 	if res.Outcome == contracts.OutcomeRejected {
 		return sub, &RejectedError{Result: res}
 	}
