@@ -37,7 +37,6 @@ require (
 	github.com/sethvargo/go-retry v0.5.0 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
-	go.temporal.io/api v1.64.3 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
@@ -49,7 +48,6 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20261110000943-09e21b237f2c // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
 	google.golang.org/grpc v1.85.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 replace (
@@ -57,6 +55,10 @@ replace (
 	github.com/orderflow/orderflow/shared => ../../shared
 )
 
-require github.com/orderflow/orderflow/services/shipping-worker v0.0.0
+require (
+	github.com/orderflow/orderflow/services/shipping-worker v0.0.0
+	go.temporal.io/api v1.64.3
+	google.golang.org/protobuf v1.36.12
+)
 
 replace github.com/orderflow/orderflow/services/shipping-worker => ../shipping-worker

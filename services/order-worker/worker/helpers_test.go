@@ -43,6 +43,11 @@ func newInfra(t *testing.T) infra {
 	return infra{pool: pool, js: ns.JetStream(ns.Conn()), log: logging.NewTo(os.Stderr, "order-worker-test", config.Log{Level: level})}
 }
 
+// newQuietLog logs errors only (replays log every step at info).
+func newQuietLog() *slog.Logger {
+	return logging.NewTo(os.Stderr, "order-worker-test", config.Log{Level: slog.LevelError})
+}
+
 // events reads every event published for orderID, in stream order.
 func (in infra) events(t *testing.T, orderID string) []contracts.Event {
 	t.Helper()

@@ -86,6 +86,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 	s.rep.PreparedAt = &now
 	s.log.Info("package prepared")
 	s.report()
+	s.flush(ctx)
 	if s.cancelled {
 		return s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
 	}
@@ -103,6 +104,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 		s.log.Info("carrier dispatched", "carrier", d.Carrier, "tracking_number", d.TrackingNumber)
 		s.settlePending() // too late for anything pending now
 		s.report()
+		s.flush(ctx)
 	case errors.Is(err, retry.ErrStopped):
 		return s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
 	case errors.Is(err, retry.ErrExhausted):
@@ -246,21 +248,30 @@ func (s *shipping) settlePending() {
 	s.pending = nil
 }
 
-// report sends the cumulative progress to the parent without waiting; finish
-// waits for every report so none is lost when the child ends.
+// report queues the cumulative progress for the parent. A command leaves
+// the worker only when the workflow task completes, and a task running
+// local activities stays open until they are all done, so the main flow
+// calls flush after a transition the parent should show at once.
 func (s *shipping) report() {
 	s.rep.Seq++
 	s.reports = append(s.reports, workflow.SignalExternalWorkflow(s.ctx, s.in.ParentWorkflowID, "", contracts.SignalShippingProgress, s.rep))
 }
 
-func (s *shipping) finish(ctx workflow.Context, outcome, reason string) (contracts.ShippingReport, error) {
-	s.settlePending()
-	s.rep.Outcome, s.rep.Reason = outcome, reason
+// flush waits until every queued report has reached the parent (one server
+// round trip), so none is late and none is lost when the child ends.
+func (s *shipping) flush(ctx workflow.Context) {
 	for _, f := range s.reports {
 		if err := f.Get(ctx, nil); err != nil {
 			s.log.Warn("progress report to parent not delivered", logging.Err(err))
 		}
 	}
+	s.reports = nil
+}
+
+func (s *shipping) finish(ctx workflow.Context, outcome, reason string) (contracts.ShippingReport, error) {
+	s.settlePending()
+	s.rep.Outcome, s.rep.Reason = outcome, reason
+	s.flush(ctx)
 	s.log.Info("shipping ended", "outcome", outcome, "reason", reason)
 	return s.rep, nil
 }

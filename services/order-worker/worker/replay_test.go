@@ -1,0 +1,149 @@
+package worker
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	tworker "go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	shipping "github.com/orderflow/orderflow/services/shipping-worker/worker"
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/faults"
+	"github.com/orderflow/orderflow/shared/testenv"
+)
+
+var record = flag.Bool("record", false, "rewrite testdata/*.json with histories recorded from fresh runs")
+
+// replayer replays order and shipping histories with the current code: a
+// change that makes workflow code take another path fails it.
+func replayer() tworker.WorkflowReplayer {
+	r := tworker.NewWorkflowReplayer()
+	RegisterWorkflow(r, Settings{})
+	shipping.RegisterWorkflow(r)
+	return r
+}
+
+// TestReplayRecordedHistories replays the committed histories (recorded
+// from real runs by TestRecordHistories -record).
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 3 {
+		t.Fatalf("found %d recorded histories in testdata, want happy, cancelled-with-refund and dispatch-retry", len(files))
+	}
+	r := replayer()
+	for _, f := range files {
+		if err := r.ReplayWorkflowHistoryFromJSONFile(tlog.NewStructuredLogger(newQuietLog()), f); err != nil {
+			t.Errorf("replay %s: %v", f, err)
+		}
+	}
+}
+
+// TestRecordHistories runs the replay scenarios on a real dev server and
+// replays each fresh history at once; with -record it also stores them.
+func TestRecordHistories(t *testing.T) {
+	carrier := &testCarrier{failZips: map[string]int{zipFailOnce: 1, zipFailAlways: 99}}
+	s := startStack(t, faults.Config{FailRate: 0.33, HangRate: 0.34, Seed: 11}, carrier)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	prefix := testenv.UniqueName("replay")
+
+	run := func(name string, in contracts.OrderInput, during func()) contracts.OrderStatus {
+		wr := s.start(t, in)
+		if during != nil {
+			during()
+		}
+		var st contracts.OrderStatus
+		if err := wr.Get(ctx, &st); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return st
+	}
+
+	happy := orderInput(prefix + "-happy")
+	if st := run("happy", happy, nil); st.State != contracts.StateShipped {
+		t.Fatalf("happy ended %s", st.State)
+	}
+
+	// Cancel once shipping has started: dispatch to this zip always fails,
+	// so the child is still before dispatch and accepts the cancel.
+	cancelled := orderInput(prefix + "-cancelled")
+	cancelled.Address.ZipCode = zipFailAlways
+	st := run("cancelled", cancelled, func() {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			st, err := s.status(ctx, cancelled.OrderID)
+			if err == nil && st.Shipping != nil && st.Shipping.PreparedAt != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("shipping never started: %+v %v", st, err)
+			}
+			time.Sleep(20 * time.Millisecond) // polling the live status
+		}
+		if err := s.c.SignalWorkflow(ctx, contracts.OrderWorkflowID(cancelled.OrderID), "", contracts.SignalCancel,
+			contracts.SignalPayload{CommandID: "cancel-1", Reason: "replay scenario"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if st.State != contracts.StateCancelled || st.Payment.Status != PaymentStatusRefunded {
+		t.Fatalf("cancelled scenario ended %s with payment %s: %s signals %+v", st.State, st.Payment.Status, st.FailureReason, st.Signals)
+	}
+
+	retry := orderInput(prefix + "-dispatch-retry")
+	retry.Address.ZipCode = zipFailOnce
+	if st := run("dispatch-retry", retry, nil); st.State != contracts.StateShipped || st.Shipping.Attempt != 2 {
+		t.Fatalf("dispatch-retry ended %s, shipping %+v", st.State, st.Shipping)
+	}
+
+	histories := map[string]string{
+		"happy":                            contracts.OrderWorkflowID(happy.OrderID),
+		"happy.shipping-1":                 contracts.ShippingWorkflowID(happy.OrderID, 1),
+		"cancelled-with-refund":            contracts.OrderWorkflowID(cancelled.OrderID),
+		"cancelled-with-refund.shipping-1": contracts.ShippingWorkflowID(cancelled.OrderID, 1),
+		"dispatch-retry":                   contracts.OrderWorkflowID(retry.OrderID),
+		"dispatch-retry.shipping-1":        contracts.ShippingWorkflowID(retry.OrderID, 1),
+		"dispatch-retry.shipping-2":        contracts.ShippingWorkflowID(retry.OrderID, 2),
+	}
+	r := replayer()
+	for name, id := range histories {
+		h := history(ctx, t, s.c, id)
+		if err := r.ReplayWorkflowHistory(tlog.NewStructuredLogger(newQuietLog()), h); err != nil {
+			t.Fatalf("replay fresh %s history: %v", name, err)
+		}
+		if *record {
+			b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join("testdata", name+".json"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func history(ctx context.Context, t *testing.T, c client.Client, workflowID string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatalf("history of %s: %v", workflowID, err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h
+}
