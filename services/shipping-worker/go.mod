@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/orderflow/orderflow/shared v0.0.0
+	github.com/stretchr/testify v1.12.1
 	go.temporal.io/sdk v1.51.0
 )
 
@@ -19,7 +20,6 @@ require (
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
 	github.com/robfig/cron v1.2.0 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
 	go.temporal.io/api v1.64.3 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/net v0.62.0 // indirect

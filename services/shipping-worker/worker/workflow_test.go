@@ -1,0 +1,179 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/faults"
+	"github.com/orderflow/orderflow/shared/logging"
+)
+
+// recordingCarrier refuses one zip code and records every dispatch.
+type recordingCarrier struct {
+	refuseZip string
+	mu        sync.Mutex
+	calls     []contracts.Address
+}
+
+func (c *recordingCarrier) Dispatch(ctx context.Context, in StepInput) (Dispatch, error) {
+	if in.Address.ZipCode == c.refuseZip {
+		return Dispatch{}, errors.New("carrier refused the address")
+	}
+	c.mu.Lock()
+	c.calls = append(c.calls, in.Address)
+	c.mu.Unlock()
+	return SimulatedCarrier{}.Dispatch(ctx, in)
+}
+
+// childTest runs ShippingWorkflow alone; its signals to the parent are
+// captured (the parent is not in this environment).
+type childTest struct {
+	t       *testing.T
+	env     *testsuite.TestWorkflowEnvironment
+	carrier *recordingCarrier
+	mu      sync.Mutex
+	reports []contracts.ShippingReport
+	failed  []contracts.DispatchFailedPayload
+	onStart map[string]func()
+}
+
+func newChildTest(t *testing.T) *childTest {
+	log := logging.NewTo(os.Stderr, "shipping-worker-test", config.Log{Level: slog.LevelWarn})
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(tlog.NewStructuredLogger(log))
+	c := &childTest{t: t, env: suite.NewTestWorkflowEnvironment(), carrier: &recordingCarrier{refuseZip: "99999"}, onStart: map[string]func(){}}
+	Register(c.env, &Activities{Faults: faults.New(faults.Config{FailRate: 0.33, HangRate: 0.34, Seed: 99}), Carrier: c.carrier, Log: log})
+	c.env.OnSignalExternalWorkflow(mock.Anything, "parent-wf", "", contracts.SignalShippingProgress, mock.Anything).Return(
+		func(_, _, _ string, _ string, arg any) error {
+			c.mu.Lock()
+			c.reports = append(c.reports, arg.(contracts.ShippingReport))
+			c.mu.Unlock()
+			return nil
+		})
+	c.env.OnSignalExternalWorkflow(mock.Anything, "parent-wf", "", contracts.SignalDispatchFailed, mock.Anything).Return(
+		func(_, _, _ string, _ string, arg any) error {
+			c.mu.Lock()
+			c.failed = append(c.failed, arg.(contracts.DispatchFailedPayload))
+			c.mu.Unlock()
+			return nil
+		})
+	c.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		if f := c.onStart[info.ActivityType.Name]; f != nil {
+			delete(c.onStart, info.ActivityType.Name)
+			f()
+		}
+	})
+	return c
+}
+
+func (c *childTest) run(addr contracts.Address) contracts.ShippingReport {
+	c.t.Helper()
+	c.env.ExecuteWorkflow(contracts.WorkflowShipping, contracts.ShippingInput{
+		OrderID: "o1", ParentWorkflowID: "parent-wf", Attempt: 1, Address: addr,
+		Items: []contracts.Item{{SKU: "A", Quantity: 1, PriceCents: 1}}, StepTimeout: 50 * time.Millisecond, MaxDispatchAttempts: 5,
+	})
+	if err := c.env.GetWorkflowError(); err != nil {
+		c.t.Fatal(err)
+	}
+	var rep contracts.ShippingReport
+	if err := c.env.GetWorkflowResult(&rep); err != nil {
+		c.t.Fatal(err)
+	}
+	for i := 1; i < len(c.reports); i++ {
+		if c.reports[i].Seq <= c.reports[i-1].Seq {
+			c.t.Fatalf("report seq not increasing: %d then %d", c.reports[i-1].Seq, c.reports[i].Seq)
+		}
+	}
+	return rep
+}
+
+func (c *childTest) signal(name string, p contracts.SignalPayload) func() {
+	return func() { c.env.SignalWorkflow(name, p) }
+}
+
+var (
+	home     = contracts.Address{Street: "1 A St", City: "X", State: "CA", ZipCode: "94000"}
+	refused  = contracts.Address{Street: "9 Z St", City: "X", State: "CA", ZipCode: "99999"}
+	newPlace = contracts.Address{Street: "2 B St", City: "Y", State: "CA", ZipCode: "94111"}
+)
+
+func TestShipsAndReportsEachTransition(t *testing.T) {
+	c := newChildTest(t)
+	rep := c.run(home)
+	if rep.Outcome != contracts.ShippingShipped || rep.TrackingNumber == "" || rep.DispatchedAt == nil || rep.ShippedAt == nil {
+		t.Fatalf("report %+v", rep)
+	}
+	if len(c.reports) != 2 || c.reports[0].PreparedAt == nil || c.reports[0].DispatchedAt != nil || c.reports[1].DispatchedAt == nil {
+		t.Fatalf("want a prepared then a dispatched report, got %+v", c.reports)
+	}
+	if rep.Attempts[contracts.StepPreparePackage] < 1 || rep.Attempts[contracts.StepDispatchCarrier] < 1 || rep.Attempts[contracts.StepMarkShipped] < 1 {
+		t.Fatalf("attempts %v", rep.Attempts)
+	}
+}
+
+func TestCancelBeforeDispatchIsAcceptedByChild(t *testing.T) {
+	c := newChildTest(t)
+	c.onStart["PreparePackage"] = c.signal(contracts.SignalCancel, contracts.SignalPayload{CommandID: "c1"})
+	rep := c.run(home)
+	if rep.Outcome != contracts.ShippingCancelled || rep.DispatchedAt != nil || len(c.carrier.calls) != 0 {
+		t.Fatalf("report %+v carrier calls %d", rep, len(c.carrier.calls))
+	}
+	if len(rep.Decisions) != 1 || !rep.Decisions[0].Accepted || rep.Decisions[0].CommandID != "c1" {
+		t.Fatalf("decisions %+v", rep.Decisions)
+	}
+}
+
+func TestCancelAfterDispatchIsRejectedByChild(t *testing.T) {
+	c := newChildTest(t)
+	c.onStart["MarkShipped"] = c.signal(contracts.SignalCancel, contracts.SignalPayload{CommandID: "c1"})
+	rep := c.run(home)
+	if rep.Outcome != contracts.ShippingShipped {
+		t.Fatalf("outcome %s", rep.Outcome)
+	}
+	if len(rep.Decisions) != 1 || rep.Decisions[0].Accepted || rep.Decisions[0].Reason != "carrier already dispatched" {
+		t.Fatalf("decisions %+v", rep.Decisions)
+	}
+}
+
+// An address change that arrives while a dispatch attempt is in flight is
+// settled once that attempt fails, and the next attempt uses it.
+func TestAddressChangeDuringDispatchIsUsedByNextAttempt(t *testing.T) {
+	c := newChildTest(t)
+	c.onStart["DispatchCarrier"] = c.signal(contracts.SignalUpdateAddress, contracts.SignalPayload{CommandID: "a1", Address: &newPlace})
+	rep := c.run(refused)
+	if rep.Outcome != contracts.ShippingShipped || rep.Address != newPlace {
+		t.Fatalf("outcome %s address %+v", rep.Outcome, rep.Address)
+	}
+	if len(c.carrier.calls) != 1 || c.carrier.calls[0] != newPlace {
+		t.Fatalf("carrier dispatched to %+v", c.carrier.calls)
+	}
+	if len(rep.Decisions) != 1 || !rep.Decisions[0].Accepted {
+		t.Fatalf("decisions %+v", rep.Decisions)
+	}
+}
+
+func TestDispatchFailingForGoodSignalsParent(t *testing.T) {
+	c := newChildTest(t)
+	rep := c.run(refused)
+	if rep.Outcome != contracts.ShippingDispatchFailed || rep.Attempts[contracts.StepDispatchCarrier] != 5 {
+		t.Fatalf("outcome %s attempts %v", rep.Outcome, rep.Attempts)
+	}
+	if len(c.failed) != 1 || c.failed[0].Attempt != 1 || c.failed[0].Reason == "" {
+		t.Fatalf("dispatch-failed signals %+v", c.failed)
+	}
+	if len(rep.Errors) == 0 {
+		t.Fatal("no dispatch errors recorded")
+	}
+}
