@@ -45,6 +45,10 @@ type Config struct {
 	// retried before it is rejected as "unknown order": the start may still
 	// be on its way from another path.
 	NotFoundGrace time.Duration `env:"BRIDGE_NOT_FOUND_GRACE" envDefault:"3s"`
+	// ReorderWindow holds a redelivered command back briefly so commands of
+	// the same order redelivered out of stream order can be put back in
+	// order before any is applied. First deliveries are not delayed.
+	ReorderWindow time.Duration `env:"BRIDGE_REORDER_WINDOW" envDefault:"250ms"`
 	// StatusQueue is the queue group of the live-status responders.
 	StatusQueue string `env:"BRIDGE_STATUS_QUEUE" envDefault:"bridge"`
 	// StatusTimeout bounds the Temporal calls behind one status reply, so a
@@ -71,6 +75,7 @@ func (c Config) Validate() error {
 	check(c.RetryMin > 0 && c.RetryMax >= c.RetryMin, "BRIDGE_RETRY_MIN must be positive and at most BRIDGE_RETRY_MAX")
 	// Keep-alives go out every AckWait/3; below 3s they would flood the broker.
 	check(c.AckWait >= 3*time.Second, "BRIDGE_ACK_WAIT must be at least 3s, got %s", c.AckWait)
+	check(c.ReorderWindow >= 0, "BRIDGE_REORDER_WINDOW must not be negative")
 	check(c.NotFoundGrace >= 0, "BRIDGE_NOT_FOUND_GRACE must not be negative")
 	check(c.StatusQueue != "", "BRIDGE_STATUS_QUEUE is empty")
 	check(c.StatusTimeout > 0, "BRIDGE_STATUS_TIMEOUT must be positive")

@@ -50,6 +50,14 @@ type stack struct {
 // bridge. tweak adjusts the bridge configuration before it starts.
 func newStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack {
 	t.Helper()
+	s := newIdleStack(t, addr, tweak)
+	s.startBridge()
+	return s
+}
+
+// newIdleStack is newStack without the bridge: the test starts it.
+func newIdleStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack {
+	t.Helper()
 	ns := testenv.NATS(t)
 	nc := ns.Conn()
 	tc, err := client.Dial(client.Options{HostPort: addr, Logger: tlog.NewStructuredLogger(testLog(t))})
@@ -74,10 +82,10 @@ func newStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack {
 	}
 	s := &stack{t: t, nats: ns, nc: nc, js: ns.JetStream(nc), tc: tc, cfg: cfg}
 	s.pool = startWorkers(t, tc, cfg, s.js)
-	s.startBridge()
 	return s
 }
 
+// startBridge runs bridge.Run in the background until stopBridge.
 func (s *stack) startBridge() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan error, 1)
@@ -124,27 +132,40 @@ func (s *stack) publishMsg(m *nats.Msg) (duplicate bool) {
 	return ack.Duplicate
 }
 
+// consumerInfo is the bridge's durable consumer as the broker sees it.
+func (s *stack) consumerInfo() (*jetstream.ConsumerInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cons, err := s.js.Consumer(ctx, contracts.StreamCommands, s.cfg.Durable)
+	if err != nil {
+		return nil, err
+	}
+	return cons.Info(ctx)
+}
+
+// waitConsumer polls the consumer until ok holds.
+func (s *stack) waitConsumer(what string, timeout time.Duration, ok func(*jetstream.ConsumerInfo) bool) *jetstream.ConsumerInfo {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ci, err := s.consumerInfo()
+		if err == nil && ok(ci) {
+			return ci
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("consumer never %s (info %+v, err %v)", what, ci, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // waitSettled waits until the bridge has acknowledged (or terminated) every
 // command stored so far.
 func (s *stack) waitSettled(timeout time.Duration) {
 	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		info, err := s.js.Consumer(ctx, contracts.StreamCommands, s.cfg.Durable)
-		var ci *jetstream.ConsumerInfo
-		if err == nil {
-			ci, err = info.Info(ctx)
-		}
-		cancel()
-		if err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.Delivered.Stream > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("commands not settled after %s (info %+v, err %v)", timeout, ci, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s.waitConsumer("settled every command", timeout, func(ci *jetstream.ConsumerInfo) bool {
+		return ci.NumPending == 0 && ci.NumAckPending == 0 && ci.Delivered.Stream > 0
+	})
 }
 
 // results reads every CommandResult stored for subject filter.

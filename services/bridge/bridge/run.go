@@ -47,6 +47,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, c client.Client, log *s
 		CallTimeout:   cfg.CallTimeout,
 		RetryMin:      cfg.RetryMin,
 		RetryMax:      cfg.RetryMax,
+		ReorderWindow: cfg.ReorderWindow,
 	}, log)
 	status := application.NewStatus(wf)
 

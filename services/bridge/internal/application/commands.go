@@ -40,20 +40,24 @@ func NewCommands(wf Workflows, opts CommandOptions, log *slog.Logger) *Commands 
 	return &Commands{wf: wf, opts: opts, log: log}
 }
 
-// errNotYet marks a workflow that does not exist (yet): retried only for the
-// not-found grace period.
-var errNotYet = errors.New("workflow does not exist yet")
+// ErrWorkflowNotYet means a signal's workflow does not exist yet and the
+// not-found grace has not run out: the caller should let the order's earlier
+// commands (its start, possibly redelivered out of order) go first and try
+// again shortly.
+var ErrWorkflowNotYet = errors.New("workflow does not exist yet")
 
-// Apply settles cmd: it returns the outcome to publish, a *PermanentError
-// when the command can never be applied, or ctx's error when the bridge
-// shuts down before Temporal answered. Transient failures are retried with
-// exponential backoff for as long as ctx lives; each call runs to its own
-// timeout even during shutdown, so an in-flight call is finished, not torn.
-func (c *Commands) Apply(ctx context.Context, cmd contracts.Command, acceptedAt time.Time) (contracts.CommandResult, error) {
+// Apply settles cmd: it returns the outcome to publish, ErrWorkflowNotYet
+// (see there), a *PermanentError when the command can never be applied, or
+// ctx's error when the bridge shuts down before Temporal answered.
+// firstTry is when the command was first tried; the not-found grace runs
+// from it. Transient failures are retried in place with exponential backoff
+// for as long as ctx lives, so the caller never reorders an order's
+// commands; each call runs to its own timeout even during shutdown, so an
+// in-flight call is finished, not torn.
+func (c *Commands) Apply(ctx context.Context, cmd contracts.Command, acceptedAt, firstTry time.Time) (contracts.CommandResult, error) {
 	wfID := contracts.OrderWorkflowID(cmd.OrderID)
 	log := c.log.With(logging.KeyOrderID, cmd.OrderID, logging.KeyWorkflowID, wfID,
 		logging.KeyCommandID, cmd.CommandID, "kind", cmd.Kind)
-	first := time.Now()
 	delay := c.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CallTimeout)
@@ -61,26 +65,22 @@ func (c *Commands) Apply(ctx context.Context, cmd contracts.Command, acceptedAt 
 		cancel()
 		switch {
 		case err == nil:
+		case errors.Is(err, ErrWorkflowNotYet) && time.Since(firstTry) >= c.opts.NotFoundGrace:
+			res, err = contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonUnknownOrder}, nil
+		case errors.Is(err, ErrWorkflowNotYet):
+			log.Debug("workflow not found yet; waiting for its start", logging.KeyAttempt, attempt)
+			return contracts.CommandResult{}, err
+		case IsPermanent(err):
+			log.Error("temporal refused command", logging.Err(err), logging.KeyAttempt, attempt)
+			return contracts.CommandResult{}, err
+		}
+		if err == nil {
 			res.CommandID, res.OrderID, res.Kind, res.WorkflowID = cmd.CommandID, cmd.OrderID, cmd.Kind, wfID
 			res.At = time.Now().UTC()
 			log.Info("command settled", "outcome", res.Outcome, "reason", res.Reason, logging.KeyAttempt, attempt)
 			return res, nil
-		case IsPermanent(err):
-			log.Error("temporal refused command", logging.Err(err), logging.KeyAttempt, attempt)
-			return contracts.CommandResult{}, err
-		case errors.Is(err, errNotYet) && time.Since(first) >= c.opts.NotFoundGrace:
-			res := contracts.CommandResult{
-				CommandID: cmd.CommandID, OrderID: cmd.OrderID, Kind: cmd.Kind, WorkflowID: wfID,
-				Outcome: contracts.OutcomeRejected, Reason: ReasonUnknownOrder, At: time.Now().UTC(),
-			}
-			log.Info("command settled", "outcome", res.Outcome, "reason", res.Reason, logging.KeyAttempt, attempt)
-			return res, nil
 		}
-		if errors.Is(err, errNotYet) {
-			log.Debug("workflow not found yet; waiting for its start", logging.KeyAttempt, attempt)
-		} else {
-			log.Warn("temporal call failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt, "backoff", delay)
-		}
+		log.Warn("temporal call failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt, "backoff", delay)
 		select {
 		case <-ctx.Done():
 			return contracts.CommandResult{}, fmt.Errorf("apply %s to %s: %w (last error: %w)", cmd.Kind, wfID, ctx.Err(), err)
@@ -172,7 +172,7 @@ func (c *Commands) signal(ctx context.Context, cmd contracts.Command, wfID strin
 	ex, err := c.wf.DescribeOrder(ctx, wfID)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return contracts.CommandResult{}, errNotYet
+		return contracts.CommandResult{}, ErrWorkflowNotYet
 	case err != nil:
 		return contracts.CommandResult{}, fmt.Errorf("describe %s: %w", wfID, err)
 	case !ex.Running:

@@ -4,12 +4,14 @@
 package natsport
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -25,7 +27,7 @@ import (
 
 // Applier settles one decoded command (application.Commands).
 type Applier interface {
-	Apply(ctx context.Context, cmd contracts.Command, acceptedAt time.Time) (contracts.CommandResult, error)
+	Apply(ctx context.Context, cmd contracts.Command, acceptedAt, firstTry time.Time) (contracts.CommandResult, error)
 }
 
 // ConsumerOptions tune the command consumer; see bridge.Config for meaning.
@@ -40,12 +42,20 @@ type ConsumerOptions struct {
 	CallTimeout   time.Duration
 	RetryMin      time.Duration
 	RetryMax      time.Duration
+	ReorderWindow time.Duration
 }
 
 // Consumer pulls commands from ORDER_COMMANDS and hands each order's
 // commands, in stream order, to one sequential partition worker. A command
 // stays unacknowledged (kept alive with "in progress") until it is settled,
 // so nothing is lost when the bridge stops or Temporal is away.
+//
+// JetStream delivers first deliveries in stream order but does not keep
+// redeliveries in order (a redelivery that finds no waiting pull request is
+// queued again behind later ones). So a partition orders what it holds by
+// stream sequence, gives a redelivered command a short reorder window for
+// its predecessors to arrive, and steps a signal aside while its order's
+// workflow does not exist yet, letting an earlier start overtake it.
 type Consumer struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
@@ -120,21 +130,38 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// partition is one sequential lane. queue[0] is the command in flight.
-type partition struct {
-	mu     sync.Mutex
-	queue  []jetstream.Msg
-	closed bool
-	wake   chan struct{}
+// entry is a held command with its scheduling state.
+type entry struct {
+	msg       jetstream.Msg
+	seq       uint64    // stream sequence: the order commands must be applied in
+	notBefore time.Time // not tried before this (reorder window, not-found backoff)
+	firstTry  time.Time // zero until tried; the not-found grace runs from it
+	backoff   time.Duration
 }
 
-func (p *partition) push(m jetstream.Msg) bool {
+// partition is one sequential lane: held commands sorted by stream
+// sequence, plus the one in flight.
+type partition struct {
+	mu       sync.Mutex
+	queue    []*entry
+	inflight *entry
+	closed   bool
+	wake     chan struct{}
+}
+
+// insert keeps the queue sorted by stream sequence. Lock held.
+func (p *partition) insert(e *entry) {
+	i, _ := slices.BinarySearchFunc(p.queue, e.seq, func(x *entry, seq uint64) int { return cmp.Compare(x.seq, seq) })
+	p.queue = slices.Insert(p.queue, i, e)
+}
+
+func (p *partition) push(e *entry) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return false
 	}
-	p.queue = append(p.queue, m)
+	p.insert(e)
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -142,30 +169,52 @@ func (p *partition) push(m jetstream.Msg) bool {
 	return true
 }
 
-func (p *partition) head() (jetstream.Msg, bool) {
+// take moves the earliest command in flight, or says how long until the
+// earliest may run (zero when the queue is empty).
+func (p *partition) take(now time.Time) (*entry, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.queue) == 0 {
-		return nil, false
+		return nil, 0
 	}
-	return p.queue[0], true
+	e := p.queue[0]
+	if wait := e.notBefore.Sub(now); wait > 0 {
+		return nil, wait
+	}
+	p.queue = slices.Delete(p.queue, 0, 1)
+	p.inflight = e
+	return e, 0
 }
 
-func (p *partition) pop() {
+// settle ends the in-flight command; requeue puts it back to be retried.
+func (p *partition) settle() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.queue[0] = nil
-	p.queue = p.queue[1:]
+	p.inflight = nil
+	p.mu.Unlock()
+}
+
+func (p *partition) requeue(e *entry) {
+	p.mu.Lock()
+	p.inflight = nil
+	p.insert(e)
+	p.mu.Unlock()
 }
 
 func (p *partition) held() []jetstream.Msg {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]jetstream.Msg(nil), p.queue...)
+	out := make([]jetstream.Msg, 0, len(p.queue)+1)
+	if p.inflight != nil {
+		out = append(out, p.inflight.msg)
+	}
+	for _, e := range p.queue {
+		out = append(out, e.msg)
+	}
+	return out
 }
 
 // close refuses further commands and returns the ones still queued.
-func (p *partition) close() []jetstream.Msg {
+func (p *partition) close() []*entry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
@@ -177,13 +226,20 @@ func (p *partition) close() []jetstream.Msg {
 // dispatch routes a message to its order's partition; the subject's order
 // ID is the key, so one order's commands never run concurrently.
 func (c *Consumer) dispatch(m jetstream.Msg) {
+	e := &entry{msg: m}
+	if meta, err := m.Metadata(); err == nil {
+		e.seq = meta.Sequence.Stream
+		if meta.NumDelivered > 1 {
+			e.notBefore = time.Now().Add(c.opts.ReorderWindow)
+		}
+	}
 	key := m.Subject()
 	if orderID, _, err := contracts.ParseCommandSubject(key); err == nil {
 		key = orderID
 	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(key))
-	if !c.parts[h.Sum32()%uint32(len(c.parts))].push(m) {
+	if !c.parts[h.Sum32()%uint32(len(c.parts))].push(e) {
 		// Shutting down: hand it straight back.
 		_ = m.Nak()
 	}
@@ -191,22 +247,32 @@ func (c *Consumer) dispatch(m jetstream.Msg) {
 
 func (c *Consumer) work(ctx context.Context, p *partition) {
 	for {
-		m, ok := p.head()
-		if !ok || ctx.Err() != nil {
-			if ctx.Err() != nil {
-				for _, rest := range p.close() {
-					_ = rest.Nak()
-				}
-				return
+		if ctx.Err() != nil {
+			for _, rest := range p.close() {
+				_ = rest.msg.Nak()
+			}
+			return
+		}
+		e, wait := p.take(time.Now())
+		if e == nil {
+			var timer <-chan time.Time
+			if wait > 0 {
+				timer = time.After(wait)
 			}
 			select {
 			case <-p.wake:
+			case <-timer:
 			case <-ctx.Done():
 			}
 			continue
 		}
-		c.handle(ctx, m)
-		p.pop()
+		if c.handle(ctx, e) {
+			p.settle()
+			continue
+		}
+		e.backoff = min(max(2*e.backoff, c.opts.RetryMin), c.opts.RetryMax)
+		e.notBefore = time.Now().Add(e.backoff)
+		p.requeue(e)
 	}
 }
 
@@ -230,12 +296,15 @@ func (c *Consumer) keepAlive(done <-chan struct{}) {
 	}
 }
 
-func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
+// handle settles one command and reports whether it is done with (acked,
+// dead-lettered or handed back); false means "not yet, try again shortly".
+func (c *Consumer) handle(ctx context.Context, e *entry) bool {
+	m := e.msg
 	meta, err := m.Metadata()
 	if err != nil {
 		c.log.Error("command without JetStream metadata; dropping", "subject", m.Subject(), logging.Err(err))
 		_ = m.Term()
-		return
+		return true
 	}
 	cmdID := commandID(m.Headers(), m.Data(), meta.Stream, meta.Sequence.Stream)
 	log := c.log.With(logging.KeyCommandID, cmdID, "subject", m.Subject(),
@@ -243,29 +312,35 @@ func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
 	cmd, err := contracts.DecodeCommand(m.Subject(), m.Data())
 	if err != nil {
 		c.deadLetter(ctx, m, cmdID, err.Error(), log)
-		return
+		return true
 	}
 	cmd.CommandID = cmdID
-	res, err := c.app.Apply(ctx, cmd, meta.Timestamp)
+	if e.firstTry.IsZero() {
+		e.firstTry = time.Now()
+	}
+	res, err := c.app.Apply(ctx, cmd, meta.Timestamp, e.firstTry)
 	switch {
+	case errors.Is(err, application.ErrWorkflowNotYet):
+		return false
 	case application.IsPermanent(err):
 		c.deadLetter(ctx, m, cmdID, err.Error(), log)
-		return
+		return true
 	case err != nil:
 		log.Info("command returned to the stream", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
 		_ = m.Nak()
-		return
+		return true
 	}
 	if err := c.publishResult(ctx, res, log); err != nil {
 		log.Info("command returned to the stream before its result was published", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
 		_ = m.Nak()
-		return
+		return true
 	}
 	if err := m.Ack(); err != nil {
 		// A lost ack means one redelivery, which the application settles
 		// idempotently.
 		log.Warn("ack command", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
 	}
+	return true
 }
 
 // deadLetter parks a command that can never be applied, tells its sender

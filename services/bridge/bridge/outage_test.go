@@ -1,0 +1,141 @@
+package bridge_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orderflow/orderflow/services/bridge/bridge"
+	"github.com/orderflow/orderflow/services/bridge/internal/natsport"
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/testenv"
+)
+
+// Temporal goes away while commands arrive. The bridge holds them in place
+// (kept alive past AckWait, so never redelivered out of order), hands them
+// back when it is stopped, and a new bridge applies each exactly once when
+// Temporal returns.
+func TestCommandsWaitWhileTemporalIsDown(t *testing.T) {
+	srv := testenv.StartTemporal(t)
+	s := newStack(t, srv.Address, func(c *bridge.Config) { c.AckWait = 3 * time.Second; c.CallTimeout = time.Second })
+
+	warm := testenv.UniqueName("warm")
+	s.publish(startCmd(warm, "pay-"+warm, false))
+	s.waitState(warm, contracts.StateShipped, 30*time.Second)
+
+	srv.Stop()
+	const n = 10
+	orders := make([]string, n)
+	for i := range orders {
+		orders[i] = testenv.UniqueName(fmt.Sprintf("out%02d", i))
+		s.publish(startCmd(orders[i], "pay-"+orders[i], false))
+		if i%2 == 0 {
+			s.publish(signalCmd(orders[i], contracts.CommandCancel))
+		}
+	}
+	held := n + n/2
+	s.waitConsumer("held every command", 30*time.Second, func(ci *jetstream.ConsumerInfo) bool {
+		return ci.NumAckPending == held
+	})
+	// The outage outlasts AckWait twice: without keep-alives the broker
+	// would redeliver.
+	time.Sleep(2 * s.cfg.AckWait)
+	if ci, err := s.consumerInfo(); err != nil || ci.NumRedelivered != 0 || ci.NumAckPending != held {
+		t.Fatalf("while Temporal is down: %+v, %v", ci, err)
+	}
+
+	// A stopped bridge returns promptly and gives the commands back; the
+	// next one picks them all up again, still while Temporal is down.
+	stopped := time.Now()
+	s.stopBridge()
+	if d := time.Since(stopped); d > 5*time.Second {
+		t.Fatalf("bridge took %s to stop", d)
+	}
+	s.startBridge()
+	s.waitConsumer("redelivered every command to the new bridge", 30*time.Second, func(ci *jetstream.ConsumerInfo) bool {
+		return ci.NumAckPending == held && ci.NumRedelivered == held
+	})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.waitSettled(2 * time.Minute)
+	for i, id := range orders {
+		rs := s.results(contracts.ResultSubject(id))
+		want := []contracts.Outcome{contracts.OutcomeStarted}
+		state := contracts.StateShipped
+		if i%2 == 0 {
+			want = append(want, contracts.OutcomeApplied)
+			state = contracts.StateCancelled
+		}
+		if len(rs) != len(want) {
+			t.Fatalf("order %s: results %+v", id, rs)
+		}
+		for j := range want {
+			if rs[j].Outcome != want[j] {
+				t.Fatalf("order %s: results %+v, want %v", id, rs, want)
+			}
+		}
+		r := s.waitState(id, state, 30*time.Second)
+		cancels := 0
+		for _, sig := range r.Status.Signals {
+			if sig.Signal == contracts.SignalCancel {
+				cancels++
+			}
+		}
+		if cancels != len(want)-1 {
+			t.Fatalf("order %s saw %d cancel signals: %+v", id, cancels, r.Status.Signals)
+		}
+		if got := countRuns(t, s, id); got != 1 {
+			t.Fatalf("order %s has %d runs", id, got)
+		}
+	}
+}
+
+// A command the broker has delivered MaxDeliver times without an ack (a
+// bridge kept dying on it) is dead-lettered from the broker's advisory and
+// its sender sees the rejection, instead of it vanishing silently.
+func TestCommandPastMaxDeliveriesIsDeadLettered(t *testing.T) {
+	s := newIdleStack(t, testenv.Temporal(t), func(c *bridge.Config) { c.AckWait = 3 * time.Second; c.MaxDeliver = 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, natsport.ConsumerConfig(natsport.ConsumerOptions{
+		Durable: s.cfg.Durable, AckWait: s.cfg.AckWait, MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orderID := testenv.UniqueName("poison")
+	cmd := startCmd(orderID, "pay-"+orderID, false)
+	s.publish(cmd)
+	// Two deliveries taken and never acknowledged, as by a crashing bridge.
+	for range s.cfg.MaxDeliver {
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(2*s.cfg.AckWait))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for range batch.Messages() {
+			got++
+		}
+		if got != 1 || batch.Error() != nil {
+			t.Fatalf("fetch: %d messages, %v", got, batch.Error())
+		}
+	}
+	s.startBridge()
+
+	rs := s.waitResults(contracts.ResultSubject(orderID), 1, 30*time.Second)
+	if r := rs[0]; r.CommandID != cmd.CommandID || r.Outcome != contracts.OutcomeRejected || !strings.Contains(r.Reason, "not settled after 2 deliveries") {
+		t.Fatalf("result: %+v", r)
+	}
+	dlq := s.deadLetters()
+	if len(dlq) != 1 || dlq[0].Headers().Get(contracts.HeaderOriginalSubject) != contracts.CommandSubject(orderID, contracts.CommandStart) {
+		t.Fatalf("dead letters: %d", len(dlq))
+	}
+	if _, err := s.tc.DescribeWorkflowExecution(ctx, contracts.OrderWorkflowID(orderID), ""); err == nil {
+		t.Fatalf("a dead-lettered start created a workflow")
+	}
+}
