@@ -73,6 +73,9 @@ func TestStatusSources(t *testing.T) {
 				WorkflowStatus: "RUNNING", Status: &live, Pending: []contracts.PendingActivity{{
 					Type: "DispatchCarrier", Attempt: 4, State: "PENDING_ACTIVITY_STATE_STARTED",
 					LastFailure: "injected hang", LastStarted: &started}}}, 0
+		case "described-1":
+			return contracts.StatusReply{Source: "temporal", WorkflowID: live.WorkflowID, RunID: "run-2",
+				WorkflowStatus: "COMPLETED", Error: "query status: no worker"}, 0
 		case "slow-1":
 			return contracts.StatusReply{Status: &live}, time.Second
 		}
@@ -92,6 +95,16 @@ func TestStatusSources(t *testing.T) {
 	e.do("GET", "/orders/proj-1/status", "").json(t, &v)
 	if v.Source != "projection" || v.LiveError != "workflow not found" {
 		t.Fatalf("not-found fallback: %+v", v)
+	}
+
+	// Temporal described the run but the query failed: the projection
+	// answers, keeping the live run state.
+	e.insertOrder(snapshot("described-1", contracts.StateShipped, accepted), 9, contracts.EventShipped)
+	v = statusView{}
+	e.do("GET", "/orders/described-1/status", "").json(t, &v)
+	if v.Source != "projection" || v.WorkflowStatus != "COMPLETED" || v.LiveError != "query status: no worker" ||
+		v.Status.State != contracts.StateShipped || v.ProjectedSeq != 9 {
+		t.Fatalf("described-only fallback: %+v", v)
 	}
 
 	// A slow bridge: the projection answers within the status timeout.

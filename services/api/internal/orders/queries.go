@@ -77,14 +77,19 @@ func (q *Queries) Status(ctx context.Context, orderID string) (StatusView, error
 		return StatusView{}, unavailable("read projection", err)
 	}
 	at := p.UpdatedAt
+	// Temporal may still have described the run (state, pending retries)
+	// when only the status query failed; keep that part of the live view.
 	return StatusView{
-		Source:       "projection",
-		OrderID:      orderID,
-		WorkflowID:   p.Snapshot.WorkflowID,
-		Status:       p.Snapshot,
-		ProjectedSeq: p.LastSeq,
-		ProjectedAt:  &at,
-		LiveError:    liveErr,
+		Source:         "projection",
+		OrderID:        orderID,
+		WorkflowID:     p.Snapshot.WorkflowID,
+		RunID:          reply.RunID,
+		WorkflowStatus: reply.WorkflowStatus,
+		Status:         p.Snapshot,
+		Pending:        reply.Pending,
+		ProjectedSeq:   p.LastSeq,
+		ProjectedAt:    &at,
+		LiveError:      liveErr,
 	}, nil
 }
 
