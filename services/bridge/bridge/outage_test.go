@@ -139,3 +139,43 @@ func TestCommandPastMaxDeliveriesIsDeadLettered(t *testing.T) {
 		t.Fatalf("a dead-lettered start created a workflow")
 	}
 }
+
+// JetStream may hand a bridge an order's cancel before its start, when the
+// start is being redelivered (here: a crashed consumer took it). The cancel
+// steps aside while the workflow does not exist, the start overtakes it in
+// stream order, and the order still ends cancelled.
+func TestRedeliveredStartOvertakesItsCancel(t *testing.T) {
+	s := newIdleStack(t, testenv.Temporal(t), func(c *bridge.Config) {
+		c.AckWait = 3 * time.Second
+		c.NotFoundGrace = 15 * time.Second
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, natsport.ConsumerConfig(natsport.ConsumerOptions{
+		Durable: s.cfg.Durable, AckWait: s.cfg.AckWait, MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orderID := testenv.UniqueName("reord")
+	start := startCmd(orderID, "pay-"+orderID, true)
+	s.publish(start)
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		if m.Subject() != contracts.CommandSubject(orderID, contracts.CommandStart) {
+			t.Fatalf("crashed consumer took %s", m.Subject())
+		}
+	}
+	cancelCmd := signalCmd(orderID, contracts.CommandCancel)
+	s.publish(cancelCmd)
+	s.startBridge()
+
+	rs := byCommand(t, s.waitResults(contracts.ResultSubject(orderID), 2, 30*time.Second))
+	if rs[start.CommandID].Outcome != contracts.OutcomeStarted || rs[cancelCmd.CommandID].Outcome != contracts.OutcomeApplied {
+		t.Fatalf("results: %+v", rs)
+	}
+	s.waitState(orderID, contracts.StateCancelled, 30*time.Second)
+}

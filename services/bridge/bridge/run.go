@@ -30,7 +30,6 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, c client.Client, log *s
 	}
 	wf := temporal.New(c, cfg.OrdersTaskQueue)
 	commands := application.NewCommands(wf, application.CommandOptions{
-		TaskQueue:     cfg.OrdersTaskQueue,
 		CallTimeout:   cfg.CallTimeout,
 		RetryMin:      cfg.RetryMin,
 		RetryMax:      cfg.RetryMax,

@@ -20,7 +20,6 @@ const (
 
 // CommandOptions tune Commands.
 type CommandOptions struct {
-	TaskQueue     string        // OrderWorkflow's task queue
 	CallTimeout   time.Duration // one Temporal call
 	RetryMin      time.Duration // first backoff
 	RetryMax      time.Duration // backoff cap

@@ -306,15 +306,13 @@ func (c *Consumer) handle(ctx context.Context, e *entry) bool {
 		_ = m.Term()
 		return true
 	}
-	cmdID := commandID(m.Headers(), m.Data(), meta.Stream, meta.Sequence.Stream)
+	cmd, cmdID, err := decode(m.Subject(), m.Headers(), m.Data(), meta.Stream, meta.Sequence.Stream)
 	log := c.log.With(logging.KeyCommandID, cmdID, "subject", m.Subject(),
 		"stream_seq", meta.Sequence.Stream, "delivery", meta.NumDelivered)
-	cmd, err := contracts.DecodeCommand(m.Subject(), m.Data())
 	if err != nil {
 		c.deadLetter(ctx, m, cmdID, err.Error(), log)
 		return true
 	}
-	cmd.CommandID = cmdID
 	if e.firstTry.IsZero() {
 		e.firstTry = time.Now()
 	}
@@ -405,6 +403,18 @@ func (c *Consumer) retry(ctx context.Context, what string, log *slog.Logger, f f
 		}
 		delay = min(2*delay, c.opts.RetryMax)
 	}
+}
+
+// decode turns a stored message into a command. The command ID is returned
+// even when decoding fails, so a dead letter and its rejection can name it.
+func decode(subject string, h nats.Header, body []byte, stream string, seq uint64) (contracts.Command, string, error) {
+	id := commandID(h, body, stream, seq)
+	cmd, err := contracts.DecodeCommand(subject, body)
+	if err != nil {
+		return contracts.Command{}, id, err
+	}
+	cmd.CommandID = id
+	return cmd, id, nil
 }
 
 // commandID is the Nats-Msg-Id header, else the body's command_id, else one
