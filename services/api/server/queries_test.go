@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,6 +250,9 @@ func TestListKeysetPagination(t *testing.T) {
 					t.Fatalf("filter %s returned %s in state %s", s, o.OrderID, o.State)
 				}
 				ids = append(ids, o.OrderID)
+			}
+			if strings.Contains(string(r.body), `\u0026`) {
+				t.Fatalf("next_url is HTML-escaped: %s", r.body)
 			}
 			next = body.NextURL
 			if (body.NextCursor == "") != (next == "") {

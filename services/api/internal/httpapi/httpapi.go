@@ -4,7 +4,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -57,6 +59,7 @@ func New(opts Options, commands *orders.Commands, queries *orders.Queries, check
 		WriteTimeout:            opts.WriteTimeout,
 		IdleTimeout:             opts.IdleTimeout,
 		ErrorHandler:            errorHandler(log),
+		JSONEncoder:             encodeJSON,
 		DisableStartupMessage:   true,
 		ProxyHeader:             opts.ProxyHeader,
 		EnableTrustedProxyCheck: len(opts.TrustedProxies) > 0,
@@ -89,6 +92,18 @@ func New(opts Options, commands *orders.Commands, queries *orders.Queries, check
 	app.Get("/orders/:order_id", h.order)
 	app.Get("/orders", h.list)
 	return app
+}
+
+// encodeJSON is encoding/json without HTML escaping, so URLs in bodies
+// (next_url) read as they are.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // requestID returns the ID the requestid middleware assigned.
