@@ -310,6 +310,25 @@ func TestRateLimitPerClient(t *testing.T) {
 	}
 }
 
+// TestRateLimitKeysOnClientBehindTrustedProxy: each client behind a
+// trusted proxy has its own budget.
+func TestRateLimitKeysOnClientBehindTrustedProxy(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		c.RateLimitMax, c.RateLimitWindow = 2, time.Minute
+		// app.Test connections come from 0.0.0.0, which plays the proxy.
+		c.ProxyHeader, c.TrustedProxies = "X-Forwarded-For", []string{"0.0.0.0"}
+	})
+	for i := 0; i < 2; i++ {
+		if r := e.do("GET", "/orders", "", "X-Forwarded-For", "203.0.113.7"); r.StatusCode != 200 {
+			t.Fatalf("client A request %d: %d", i, r.StatusCode)
+		}
+	}
+	expectProblem(t, e.do("GET", "/orders", "", "X-Forwarded-For", "203.0.113.7"), http.StatusTooManyRequests, "")
+	if r := e.do("GET", "/orders", "", "X-Forwarded-For", "198.51.100.9"); r.StatusCode != 200 {
+		t.Fatalf("client B limited by client A's budget: %d %s", r.StatusCode, r.body)
+	}
+}
+
 // TestHealthAndReadiness with every dependency up.
 func TestHealthAndReadiness(t *testing.T) {
 	e := newEnv(t, nil)
