@@ -126,12 +126,12 @@ func TestRunCommandEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	var status struct {
-		Source string `json:"source"`
-		State  string `json:"state"`
+		Source string                `json:"source"`
+		Status contracts.OrderStatus `json:"status"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&status)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || status.State != string(contracts.StateShipped) {
+	if resp.StatusCode != http.StatusOK || status.Status.State != contracts.StateShipped {
 		t.Errorf("status: %d %+v, want 200 shipped", resp.StatusCode, status)
 	}
 
