@@ -133,6 +133,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 // entry is a held command with its scheduling state.
 type entry struct {
 	msg       jetstream.Msg
+	key       string    // order ID (the subject when it names none)
 	seq       uint64    // stream sequence: the order commands must be applied in
 	notBefore time.Time // not tried before this (reorder window, not-found backoff)
 	firstTry  time.Time // zero until tried; the not-found grace runs from it
@@ -169,21 +170,36 @@ func (p *partition) push(e *entry) bool {
 	return true
 }
 
-// take moves the earliest command in flight, or says how long until the
-// earliest may run (zero when the queue is empty).
+// take moves the earliest command that is due in flight, or says how long
+// until one may be (zero when nothing is held). A command that is not due
+// holds back the later commands of its own order only, so a signal waiting
+// for its workflow does not stall the other orders of the partition.
 func (p *partition) take(now time.Time) (*entry, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.queue) == 0 {
-		return nil, 0
+	var (
+		wait    time.Duration
+		waiting map[string]bool // orders with an earlier command not yet due
+	)
+	for i, e := range p.queue {
+		if waiting[e.key] {
+			continue
+		}
+		if d := e.notBefore.Sub(now); d > 0 {
+			if waiting == nil {
+				waiting = map[string]bool{}
+			}
+			waiting[e.key] = true
+			if wait == 0 || d < wait {
+				wait = d
+			}
+			continue
+		}
+		p.queue = slices.Delete(p.queue, i, i+1)
+		p.inflight = e
+		return e, 0
 	}
-	e := p.queue[0]
-	if wait := e.notBefore.Sub(now); wait > 0 {
-		return nil, wait
-	}
-	p.queue = slices.Delete(p.queue, 0, 1)
-	p.inflight = e
-	return e, 0
+	return nil, wait
 }
 
 // settle ends the in-flight command; requeue puts it back to be retried.
@@ -226,19 +242,18 @@ func (p *partition) close() []*entry {
 // dispatch routes a message to its order's partition; the subject's order
 // ID is the key, so one order's commands never run concurrently.
 func (c *Consumer) dispatch(m jetstream.Msg) {
-	e := &entry{msg: m}
+	e := &entry{msg: m, key: m.Subject()}
+	if orderID, _, err := contracts.ParseCommandSubject(e.key); err == nil {
+		e.key = orderID
+	}
 	if meta, err := m.Metadata(); err == nil {
 		e.seq = meta.Sequence.Stream
 		if meta.NumDelivered > 1 {
 			e.notBefore = time.Now().Add(c.opts.ReorderWindow)
 		}
 	}
-	key := m.Subject()
-	if orderID, _, err := contracts.ParseCommandSubject(key); err == nil {
-		key = orderID
-	}
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(key))
+	_, _ = h.Write([]byte(e.key))
 	if !c.parts[h.Sum32()%uint32(len(c.parts))].push(e) {
 		// Shutting down: hand it straight back.
 		_ = m.Nak()

@@ -7,13 +7,12 @@ import (
 )
 
 // A partition hands out held commands by stream sequence whatever order they
-// arrived in, holds back one that is not due, and puts a requeued one back in
-// its place.
+// arrived in, and puts a requeued one back in its place.
 func TestPartitionOrdersByStreamSequence(t *testing.T) {
 	p := &partition{wake: make(chan struct{}, 1)}
 	now := time.Now()
 	for _, seq := range []uint64{7, 3, 9, 5} {
-		if !p.push(&entry{seq: seq}) {
+		if !p.push(&entry{key: "a", seq: seq}) {
 			t.Fatal("push refused")
 		}
 	}
@@ -22,30 +21,44 @@ func TestPartitionOrdersByStreamSequence(t *testing.T) {
 		t.Fatalf("took %d first, want 3", e.seq)
 	}
 	// A late redelivery of an earlier command goes ahead of the rest.
-	p.push(&entry{seq: 1})
+	p.push(&entry{key: "a", seq: 1})
 	p.requeue(e)
+	if got, want := drain(p, now), []uint64{1, 3, 5, 7, 9}; !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+	if q := p.close(); len(q) != 0 || p.push(&entry{seq: 13}) {
+		t.Fatalf("close returned %v and still accepts pushes", q)
+	}
+}
+
+// A command that is not due yet holds back its own order's later commands,
+// not the other orders sharing the partition.
+func TestPartitionHoldsBackOnlyTheWaitingOrder(t *testing.T) {
+	p := &partition{wake: make(chan struct{}, 1)}
+	now := time.Now()
+	p.push(&entry{key: "a", seq: 1, notBefore: now.Add(time.Second)})
+	p.push(&entry{key: "a", seq: 2})
+	p.push(&entry{key: "b", seq: 3})
+	p.push(&entry{key: "c", seq: 4, notBefore: now.Add(500 * time.Millisecond)})
+	if got, want := drain(p, now), []uint64{3}; !slices.Equal(got, want) {
+		t.Fatalf("took %v while a and c wait, want %v", got, want)
+	}
+	if e, wait := p.take(now); e != nil || wait != 500*time.Millisecond {
+		t.Fatalf("took %+v, wait %s; want nothing until c is due in 500ms", e, wait)
+	}
+	if got, want := drain(p, now.Add(time.Second)), []uint64{1, 2, 4}; !slices.Equal(got, want) {
+		t.Fatalf("once due took %v, want %v", got, want)
+	}
+}
+
+func drain(p *partition, now time.Time) []uint64 {
 	var got []uint64
 	for {
 		e, _ := p.take(now)
 		if e == nil {
-			break
+			return got
 		}
 		got = append(got, e.seq)
 		p.settle()
-	}
-	if want := []uint64{1, 3, 5, 7, 9}; !slices.Equal(got, want) {
-		t.Fatalf("order %v, want %v", got, want)
-	}
-
-	p.push(&entry{seq: 11, notBefore: now.Add(time.Second)})
-	p.push(&entry{seq: 12})
-	if e, wait := p.take(now); e != nil || wait != time.Second {
-		t.Fatalf("took %+v (wait %s) before the earliest was due", e, wait)
-	}
-	if e, _ := p.take(now.Add(time.Second)); e == nil || e.seq != 11 {
-		t.Fatalf("took %+v once due, want 11", e)
-	}
-	if q := p.close(); len(q) != 1 || q[0].seq != 12 || p.push(&entry{seq: 13}) {
-		t.Fatalf("close returned %v and still accepts pushes", q)
 	}
 }
