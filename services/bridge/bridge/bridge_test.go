@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orderflow/orderflow/services/bridge/internal/temporal"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -209,5 +211,34 @@ func TestLiveStatus(t *testing.T) {
 	r = s.status(testenv.UniqueName("nobody"))
 	if !r.NotFound || r.Status != nil {
 		t.Fatalf("unknown order: %+v", r)
+	}
+}
+
+// A bridge that dies after starting the workflow but before acknowledging
+// the command sees it again: the run it finds was started with this very
+// command ID, so the answer is "started", not a duplicate.
+func TestRedeliveredStartThatCreatedTheRunReportsStarted(t *testing.T) {
+	s := newStack(t, testenv.Temporal(t), nil)
+	orderID := testenv.UniqueName("again")
+	cmd := startCmd(orderID, "pay-"+orderID, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	runID, err := temporal.New(s.tc, s.cfg.OrdersTaskQueue).StartOrder(ctx, contracts.OrderInput{
+		OrderID: orderID, PaymentID: cmd.PaymentID, Items: contracts.DefaultItems(), Address: contracts.DefaultAddress(),
+		ManualReview: true, CommandID: cmd.CommandID, AcceptedAt: time.Now().UTC(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.publish(cmd)
+	other := cmd
+	other.CommandID = cmd.CommandID + "-other"
+	s.publish(other)
+	rs := byCommand(t, s.waitResults(contracts.ResultSubject(orderID), 2, 30*time.Second))
+	if r := rs[cmd.CommandID]; r.Outcome != contracts.OutcomeStarted || r.RunID != runID {
+		t.Fatalf("redelivered start: %+v (run %s)", r, runID)
+	}
+	if r := rs[other.CommandID]; r.Outcome != contracts.OutcomeDuplicate || r.RunID != runID {
+		t.Fatalf("another start: %+v", r)
 	}
 }

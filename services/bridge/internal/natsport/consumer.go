@@ -102,6 +102,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	defer func() { _ = adv.Unsubscribe() }()
 
+	// Partitions queue what arrives before their workers start.
+	cc, err := cons.Consume(c.dispatch,
+		jetstream.PullMaxMessages(c.opts.FetchBatch),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			c.log.Warn("command consumer", logging.Err(err))
+		}))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", contracts.StreamCommands, err)
+	}
 	var workers sync.WaitGroup
 	for _, p := range c.parts {
 		workers.Go(func() { c.work(ctx, p) })
@@ -109,16 +118,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 	kaDone := make(chan struct{})
 	var ka sync.WaitGroup
 	ka.Go(func() { c.keepAlive(kaDone) })
-
-	cc, err := cons.Consume(c.dispatch,
-		jetstream.PullMaxMessages(c.opts.FetchBatch),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			c.log.Warn("command consumer", logging.Err(err))
-		}))
-	if err != nil {
-		close(kaDone)
-		return fmt.Errorf("consume %s: %w", contracts.StreamCommands, err)
-	}
 	c.log.Info("consuming commands", "durable", c.opts.Durable, "partitions", len(c.parts))
 	<-ctx.Done()
 	cc.Stop()
