@@ -77,14 +77,15 @@ func TestRecordHistories(t *testing.T) {
 	}
 
 	// Cancel once shipping has started: dispatch to this zip always fails,
-	// so the child is still before dispatch and accepts the cancel.
+	// so the child (or, between shipping attempts, the parent) is still
+	// before dispatch and accepts the cancel.
 	cancelled := orderInput(prefix + "-cancelled")
 	cancelled.Address.ZipCode = zipFailAlways
 	st := run("cancelled", cancelled, func() {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			st, err := s.status(ctx, cancelled.OrderID)
-			if err == nil && st.Shipping != nil && st.Shipping.PreparedAt != nil {
+			if err == nil && st.State == contracts.StateShipping {
 				break
 			}
 			if time.Now().After(deadline) {

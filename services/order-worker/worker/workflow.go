@@ -83,6 +83,12 @@ var errCancelled = errors.New("order cancelled")
 // cancelled or failed). Every transition publishes one event with the
 // order's snapshot; the status query returns the same snapshot live.
 func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput) (contracts.OrderStatus, error) {
+	// A cancellation requested through Temporal (UI, CLI) is handled like
+	// the cancel signal, with the same rules and compensation, so the order
+	// still ends in a terminal state with its events: the lifecycle runs on
+	// a context the request does not cancel.
+	requested := ctx
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	var set Settings
 	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return w.Settings }).Get(&set); err != nil {
 		return contracts.OrderStatus{}, fmt.Errorf("record settings: %w", err)
@@ -122,6 +128,12 @@ func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput)
 	}
 	workflow.Go(ctx, o.receiveSignals)
 	workflow.Go(ctx, o.publishEvents)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		requested.Done().Receive(ctx, nil)
+		o.onSignal(contracts.SignalCancel, contracts.SignalPayload{
+			CommandID: "temporal-cancel-request", Reason: "cancellation requested through Temporal",
+		})
+	})
 
 	err := o.run()
 	if errors.Is(err, errCancelled) {

@@ -357,3 +357,17 @@ func TestReusedPaymentIDFailsOrderWithoutRefund(t *testing.T) {
 		t.Fatalf("the first order's payment changed: %s %s", owner, status)
 	}
 }
+
+func TestTemporalCancelRequestCancelsLikeTheSignal(t *testing.T) {
+	w := newWFTest(t)
+	in := orderInput("temporal-cancel")
+	in.ManualReview = true
+	w.env.RegisterDelayedCallback(w.env.CancelWorkflow, time.Minute)
+	st, types := w.run(in)
+	if st.State != contracts.StateCancelled || st.FailureReason != "cancelled: cancellation requested through Temporal" {
+		t.Fatalf("state %s reason %q", st.State, st.FailureReason)
+	}
+	if types[len(types)-1] != contracts.EventCancelled {
+		t.Fatalf("events %v", types)
+	}
+}

@@ -85,8 +85,9 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 	now := workflow.Now(ctx)
 	s.rep.PreparedAt = &now
 	s.log.Info("package prepared")
+	// Not flushed: it reaches the parent with the next workflow task, at
+	// the latest with dispatch, and a round trip per order is saved.
 	s.report()
-	s.flush(ctx)
 	if s.cancelled {
 		return s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
 	}
@@ -103,6 +104,8 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 		s.rep.DispatchedAt, s.rep.Carrier, s.rep.TrackingNumber = &now, d.Carrier, d.TrackingNumber
 		s.log.Info("carrier dispatched", "carrier", d.Carrier, "tracking_number", d.TrackingNumber)
 		s.settlePending() // too late for anything pending now
+		// Flushed: dispatch is the point of no return, the parent must
+		// show it (and refuse a cancel itself) as soon as possible.
 		s.report()
 		s.flush(ctx)
 	case errors.Is(err, retry.ErrStopped):
