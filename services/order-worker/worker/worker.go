@@ -1,5 +1,3 @@
-// Package worker runs OrderWorkflow and its activities on the orders task
-// queue.
 package worker
 
 import (
