@@ -23,18 +23,18 @@ type Config struct {
 	// BatchSize is the most events written per transaction; 1 writes every
 	// event in its own transaction. It is capped by Concurrency, since only
 	// that many messages are in flight at once.
-	BatchSize int `env:"PROJECTOR_BATCH_SIZE" envDefault:"64"`
+	BatchSize int `env:"PROJECTOR_BATCH_SIZE" envDefault:"128"`
 	// FlushInterval is how long a batch waits after its first event for
 	// more to arrive before it is written anyway.
 	FlushInterval time.Duration `env:"PROJECTOR_FLUSH_INTERVAL" envDefault:"5ms"`
 	// Concurrency is how many messages are processed at once (parallel
 	// pulls from the durable consumer).
-	Concurrency int `env:"PROJECTOR_CONCURRENCY" envDefault:"64"`
+	Concurrency int `env:"PROJECTOR_CONCURRENCY" envDefault:"256"`
 	// AckWait is how long JetStream waits for an ack before redelivering.
 	AckWait time.Duration `env:"PROJECTOR_ACK_WAIT" envDefault:"30s"`
 	// MaxAckPending bounds messages delivered but not yet acknowledged
 	// (in flight plus prefetched).
-	MaxAckPending int `env:"PROJECTOR_MAX_ACK_PENDING" envDefault:"1024"`
+	MaxAckPending int `env:"PROJECTOR_MAX_ACK_PENDING" envDefault:"2048"`
 	// Retries is how many times a transiently failing event is retried in
 	// process (exponential backoff from 100ms) before it is nacked.
 	Retries int `env:"PROJECTOR_RETRIES" envDefault:"5"`

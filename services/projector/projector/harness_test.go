@@ -327,4 +327,3 @@ func (p *pgProxy) Stop() {
 		delete(p.conns, c)
 	}
 }
-

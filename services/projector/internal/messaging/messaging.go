@@ -180,7 +180,9 @@ func (h Handler) Handle(msg *message.Message) error {
 	log := h.Log.With(logging.KeyOrderID, ev.OrderID, logging.KeyWorkflowID, ev.WorkflowID,
 		logging.KeyEventID, ev.ID, logging.KeyAttempt, Deliveries(msg))
 	if err := h.P.Project(msg.Context(), ev); err != nil {
-		log.Warn("event not projected", "seq", ev.Seq, "type", ev.Type, logging.Err(err))
+		// Debug only: a failed batch is logged once by the batcher, a
+		// nacked message by the router, a dead letter by its publisher.
+		log.Debug("event not projected", "seq", ev.Seq, "type", ev.Type, logging.Err(err))
 		return fmt.Errorf("project %s: %w", ev.ID, err)
 	}
 	log.Debug("event projected", "seq", ev.Seq, "type", ev.Type)

@@ -52,6 +52,11 @@ func NewBatcher(w Writer, maxEvents int, wait time.Duration, log *slog.Logger) *
 func (b *Batcher) Project(ctx context.Context, ev Event) error {
 	r := request{ev: ev, res: make(chan error, 1)}
 	select {
+	case <-b.done:
+		return ErrStopped
+	default:
+	}
+	select {
 	case b.reqs <- r:
 	case <-ctx.Done():
 		return ctx.Err()
@@ -63,6 +68,15 @@ func (b *Batcher) Project(ctx context.Context, ev Event) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-b.done:
+		// Run answers every request it took before closing done; one left
+		// in the queue was never written.
+		select {
+		case err := <-r.res:
+			return err
+		default:
+			return ErrStopped
+		}
 	}
 }
 
@@ -108,13 +122,18 @@ func (b *Batcher) flush(ctx context.Context, batch []request) {
 	for i, r := range batch {
 		events[i] = r.ev
 	}
+	start := time.Now()
 	err := b.w.Write(ctx, events)
+	b.log.Debug("batch written", "events", len(batch), "took", time.Since(start), logging.Err(err))
 	if err != nil && IsPermanent(err) && len(batch) > 1 {
 		b.log.Warn("batch refused, writing its events one by one", "events", len(batch), logging.Err(err))
 		for _, r := range batch {
 			r.res <- b.w.Write(ctx, []Event{r.ev})
 		}
 		return
+	}
+	if err != nil && ctx.Err() == nil {
+		b.log.Warn("batch not written, its messages will be retried", "events", len(batch), logging.Err(err))
 	}
 	for _, r := range batch {
 		r.res <- err
