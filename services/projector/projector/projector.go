@@ -50,7 +50,11 @@ func Run(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logger) 
 		return fmt.Errorf("create consumer %s: %w", cfg.Durable, err)
 	}
 	log.Info("projecting order events", "consumer", cfg.Durable, "batch_size", batchSize(cfg), "concurrency", cfg.Concurrency)
-	return consume(ctx, cfg, pool, log, js, cfg.Durable)
+	if err := consume(ctx, cfg, pool, log, js, cfg.Durable); err != nil {
+		return err
+	}
+	log.Info("projector stopped")
+	return nil
 }
 
 // Rebuild replays ORDER_EVENTS from its first message into an empty
@@ -175,12 +179,14 @@ func consume(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logg
 
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: cfg.Shutdown.Timeout}, wlog)
 	if err != nil {
+		_ = sub.Close()
 		return fmt.Errorf("watermill router: %w", err)
 	}
 	poison, err := middleware.PoisonQueueWithFilter(
 		messaging.DeadLetterPublisher{JS: adminJS, Timeout: 5 * time.Second, Log: log},
 		contracts.DLQEvents, projection.IsPermanent)
 	if err != nil {
+		_ = sub.Close()
 		return fmt.Errorf("poison queue: %w", err)
 	}
 	router.AddMiddleware(
