@@ -112,7 +112,9 @@ func Message(err error) string {
 	}
 	var toErr *temporal.TimeoutError
 	if errors.As(err, &toErr) {
-		return "timeout: " + toErr.TimeoutType().String()
+		// The SDK reports a local activity's StartToClose as ScheduleToClose;
+		// either way the attempt hung past the step timeout.
+		return "attempt timed out"
 	}
 	return err.Error()
 }
