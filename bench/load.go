@@ -190,6 +190,7 @@ func (d *driver) start(ctx context.Context, s *sample) {
 			Memo:                     map[string]any{contracts.MemoPaymentID: paymentID},
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+			WorkflowTaskTimeout:      contracts.OrderWorkflowTaskTimeout,
 		}, contracts.WorkflowOrder, contracts.OrderInput{
 			OrderID: s.OrderID, PaymentID: paymentID, Items: contracts.DefaultItems(),
 			Address: contracts.DefaultAddress(), CommandID: "bench-" + s.OrderID, AcceptedAt: s.start,

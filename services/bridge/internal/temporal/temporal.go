@@ -42,6 +42,7 @@ func (w *Workflows) StartOrder(ctx context.Context, in contracts.OrderInput) (st
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowTaskTimeout:                      contracts.OrderWorkflowTaskTimeout,
 	}
 	run, err := w.c.ExecuteWorkflow(ctx, opts, contracts.WorkflowOrder, in)
 	if err != nil {
