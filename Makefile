@@ -13,7 +13,7 @@ run: build
 
 ## build: every service binary plus the run command into .bin/
 build: tools
-	@for s in $(SERVICES); do go build -o $(BIN)/$$s ./services/$$s/cmd/$$s || exit 1; done
+	@for s in $(SERVICES); do echo "go build $$s"; go build -o $(BIN)/$$s ./services/$$s/cmd/$$s || exit 1; done
 	go build -o $(BIN)/devstack ./deploy/devstack
 
 ## tools: the Temporal dev server and workflowcheck, pinned in deploy/tools/go.mod
@@ -25,7 +25,7 @@ $(BIN)/temporal: deploy/tools/go.mod
 $(BIN)/workflowcheck: deploy/tools/go.mod
 	cd deploy/tools && GOWORK=off go build -o $(BIN)/workflowcheck go.temporal.io/sdk/contrib/tools/workflowcheck
 
-test: tools check-fmt vet workflowcheck
+test: build check-fmt vet workflowcheck
 	TEMPORAL_BIN=$(BIN)/temporal go test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) work
 
 vet:
