@@ -24,7 +24,7 @@ type stack struct {
 	DBURL        string
 }
 
-func startStack(ctx context.Context, root, dataDir, logPath string, faults bool, dbName string) (*stack, error) {
+func startStack(ctx context.Context, root, dataDir, logPath string, faults bool, pragmas, dbName string) (*stack, error) {
 	ports := make([]int, 4)
 	for i := range ports {
 		p, err := freePort()
@@ -61,6 +61,9 @@ func startStack(ctx context.Context, root, dataDir, logPath string, faults bool,
 		"LOG_LEVEL=warn",
 		faultsEnv,
 	)
+	if pragmas != "" {
+		s.cmd.Env = append(s.cmd.Env, "TEMPORAL_SQLITE_PRAGMAS="+pragmas)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {

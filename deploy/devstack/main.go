@@ -32,10 +32,19 @@ type Config struct {
 	StopAfter time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 }
 
-// TemporalPorts are the dev server's listeners.
+// TemporalPorts are the dev server's listeners and storage tuning.
 type TemporalPorts struct {
 	Port   int `env:"PORT" envDefault:"7233"`
 	UIPort int `env:"UI_PORT" envDefault:"8233"`
+	// SQLitePragmas tune the dev server's SQLite file; "none" keeps SQLite's defaults.
+	SQLitePragmas []string `env:"SQLITE_PRAGMAS" envDefault:"journal_mode=wal,synchronous=normal" envSeparator:","`
+}
+
+func (t TemporalPorts) pragmas() []string {
+	if len(t.SQLitePragmas) == 1 && t.SQLitePragmas[0] == "none" {
+		return nil
+	}
+	return t.SQLitePragmas
 }
 
 // Validate rejects settings that cannot work.

@@ -90,7 +90,10 @@ func (s *stack) startTemporal() error {
 	if err != nil {
 		return err
 	}
-	args := temporalx.DevServerArgs(s.cfg.Temporal.Port, s.cfg.Temporal.UIPort, httpPort, db, false)
+	args := temporalx.DevServer{
+		Port: s.cfg.Temporal.Port, UIPort: s.cfg.Temporal.UIPort, HTTPPort: httpPort, DBFile: db,
+		SQLitePragmas: s.cfg.Temporal.pragmas(),
+	}.Args()
 	if err := s.spawn("temporal", bin, args, nil); err != nil {
 		return err
 	}

@@ -102,3 +102,24 @@ func DeadLetter(ctx context.Context, js jetstream.JetStream, subject, originalSu
 
 // IsNoResponders reports whether a request found nobody listening.
 func IsNoResponders(err error) bool { return errors.Is(err, nats.ErrNoResponders) }
+
+// ConnectJetStream connects to NATS and makes sure the contract's streams
+// exist, so any service may start first.
+func ConnectJetStream(ctx context.Context, url, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := Connect(url, name, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := EnsureStreams(sctx, js); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}

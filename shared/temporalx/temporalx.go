@@ -36,24 +36,36 @@ func Dial(ctx context.Context, cfg config.Temporal, log *slog.Logger) (client.Cl
 	}
 }
 
-// DevServerArgs are the dev server flags used by tests and the run command:
-// WAL journaling and eager activities are measured speed-ups (see BENCHMARKS.md; the BRIEF measured 6 → 15 → 22 workflows/s).
-func DevServerArgs(port, uiPort, httpPort int, dbFile string, headless bool) []string {
+// DefaultSQLitePragmas make the dev server's single SQLite connection
+// commit faster: WAL journaling with normal syncs. BENCHMARKS.md measures
+// their effect; durability against power loss is not a goal of a dev server.
+var DefaultSQLitePragmas = []string{"journal_mode=wal", "synchronous=normal"}
+
+// DevServer describes a Temporal dev server process.
+type DevServer struct {
+	Port, UIPort, HTTPPort int
+	DBFile                 string
+	Headless               bool     // no Web UI
+	SQLitePragmas          []string // e.g. DefaultSQLitePragmas; nil keeps SQLite's defaults
+}
+
+// Args are the `temporal server start-dev` flags for d.
+func (d DevServer) Args() []string {
 	args := []string{"server", "start-dev",
 		"--ip", "127.0.0.1",
-		"--port", fmt.Sprint(port),
-		"--http-port", fmt.Sprint(httpPort),
+		"--port", fmt.Sprint(d.Port),
+		"--http-port", fmt.Sprint(d.HTTPPort),
 		"--metrics-port", "0",
-		"--db-filename", dbFile,
+		"--db-filename", d.DBFile,
 		"--log-level", "warn",
-		"--sqlite-pragma", "journal_mode=wal",
-		"--sqlite-pragma", "synchronous=normal",
-		"--dynamic-config-value", "system.enableActivityEagerExecution=true",
 	}
-	if headless {
+	for _, p := range d.SQLitePragmas {
+		args = append(args, "--sqlite-pragma", p)
+	}
+	if d.Headless {
 		args = append(args, "--headless")
 	} else {
-		args = append(args, "--ui-port", fmt.Sprint(uiPort))
+		args = append(args, "--ui-port", fmt.Sprint(d.UIPort))
 	}
 	return args
 }

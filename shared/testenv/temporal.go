@@ -117,7 +117,10 @@ func (s *TemporalServer) start() error {
 		return err
 	}
 	s.Address = fmt.Sprintf("127.0.0.1:%d", s.port)
-	s.cmd = exec.Command(s.bin, temporalx.DevServerArgs(s.port, uiPort, httpPort, s.dbFile, true)...)
+	s.cmd = exec.Command(s.bin, temporalx.DevServer{
+		Port: s.port, UIPort: uiPort, HTTPPort: httpPort, DBFile: s.dbFile,
+		Headless: true, SQLitePragmas: temporalx.DefaultSQLitePragmas,
+	}.Args()...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {

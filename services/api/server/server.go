@@ -14,7 +14,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orderflow/orderflow/services/api/internal/httpapi"
 	"github.com/orderflow/orderflow/services/api/internal/natsbus"
@@ -22,6 +21,7 @@ import (
 	"github.com/orderflow/orderflow/services/api/internal/pgstore"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
 // Config is the API's whole configuration, loaded once with config.Load.
@@ -106,30 +106,15 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 // down in order: stop accepting and finish in-flight requests, drain NATS,
 // close the pool, all within cfg.Shutdown.Timeout.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	nc, err := natsx.Connect(cfg.NATS.URL, "orderflow-api", log)
+	nc, _, err := natsx.ConnectJetStream(ctx, cfg.NATS.URL, "orderflow-api", log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err = natsx.EnsureStreams(sctx, js)
-	cancel()
+
+	pool, err := pgxx.Open(ctx, cfg.Postgres)
 	if err != nil {
 		return err
-	}
-
-	pcfg, err := pgxpool.ParseConfig(cfg.Postgres.URL)
-	if err != nil {
-		return fmt.Errorf("parse DATABASE_URL: %w", err)
-	}
-	pcfg.MaxConns = cfg.Postgres.MaxConns
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return fmt.Errorf("connect postgres: %w", err)
 	}
 	defer pool.Close()
 

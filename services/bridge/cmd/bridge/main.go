@@ -4,11 +4,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orderflow/orderflow/services/bridge/bridge"
 	"github.com/orderflow/orderflow/shared/app"
@@ -27,21 +25,11 @@ func run(ctx context.Context) error {
 	}
 	log := logging.New("bridge", cfg.Log)
 
-	nc, err := natsx.Connect(cfg.NATS.URL, "bridge", log)
+	nc, _, err := natsx.ConnectJetStream(ctx, cfg.NATS.URL, "bridge", log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
-	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = natsx.EnsureStreams(setupCtx, js)
-	cancel()
-	if err != nil {
-		return err
-	}
 
 	tc, err := temporalx.Dial(ctx, cfg.Temporal, log)
 	if err != nil {

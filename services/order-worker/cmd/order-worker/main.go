@@ -5,14 +5,12 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/orderflow/orderflow/services/order-worker/worker"
 	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/pgxx"
 	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
@@ -25,30 +23,18 @@ func run(ctx context.Context) error {
 	}
 	log := logging.New("order-worker", cfg.Log)
 
-	pcfg, err := pgxpool.ParseConfig(cfg.Postgres.URL)
+	pool, err := pgxx.Open(ctx, cfg.Postgres)
 	if err != nil {
-		return fmt.Errorf("parse DATABASE_URL: %w", err)
-	}
-	pcfg.MaxConns = cfg.Postgres.MaxConns
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return fmt.Errorf("open database pool: %w", err)
+		return err
 	}
 	defer pool.Close()
 
-	nc, err := natsx.Connect(cfg.NATS.URL, "order-worker", log)
+	nc, js, err := natsx.ConnectJetStream(ctx, cfg.NATS.URL, "order-worker", log)
 	if err != nil {
 		return err
 	}
 	// Drain after the worker has stopped, so in-flight publishes finish.
 	defer func() { _ = nc.Drain() }()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
-	if err := natsx.EnsureStreams(ctx, js); err != nil {
-		return err
-	}
 
 	c, err := temporalx.Dial(ctx, cfg.Temporal, log)
 	if err != nil {

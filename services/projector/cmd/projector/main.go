@@ -8,12 +8,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/orderflow/orderflow/services/projector/projector"
 	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/logging"
+	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
 func main() { app.Main("projector", run) }
@@ -31,14 +30,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	log := logging.New("projector", cfg.Log)
-	pcfg, err := pgxpool.ParseConfig(cfg.Postgres.URL)
+	pool, err := pgxx.Open(ctx, cfg.Postgres)
 	if err != nil {
-		return fmt.Errorf("parse DATABASE_URL: %w", err)
-	}
-	pcfg.MaxConns = cfg.Postgres.MaxConns
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return fmt.Errorf("postgres pool: %w", err)
+		return err
 	}
 	defer pool.Close()
 	if mode == "rebuild" {
