@@ -28,17 +28,18 @@ func main() {
 	rounds := flag.Int("rounds", 1, "capacity: A/B turns per rate")
 	out := flag.String("out", "bench/results", "directory for the JSON and Markdown reports")
 	pragmas := flag.String("sqlite-pragmas", "", `dev server SQLite pragmas, comma-separated; "none" for SQLite's defaults; empty for the run command's default`)
+	dynamic := flag.String("dynamic-config", "", `dev server dynamic config (key=JSON), comma-separated; "none" for the server's defaults; empty for the run command's default`)
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *scenario, *ratesFlag, *rate, *orders, *segment, *rounds, *out, *pragmas); err != nil {
+	if err := run(ctx, *scenario, *ratesFlag, *rate, *orders, *segment, *rounds, *out, tuning{*pragmas, *dynamic}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders int, segment time.Duration, rounds int, out, pragmas string) error {
+func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders int, segment time.Duration, rounds int, out string, tune tuning) error {
 	root, err := repoRoot()
 	if err != nil {
 		return err
@@ -74,7 +75,7 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 	defer os.RemoveAll(dataDir)
 	logPath := filepath.Join(out, scenario+"-"+stamp+".stack.log")
 	fmt.Printf("starting the stack (faults %v); log: %s\n", faults, logPath)
-	st, err := startStack(ctx, root, dataDir, logPath, faults, pragmas, "orderflow_bench_"+strings.ToLower(stamp))
+	st, err := startStack(ctx, root, dataDir, logPath, faults, tune, "orderflow_bench_"+strings.ToLower(stamp))
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 	title := fmt.Sprintf("%s scenario, %s UTC", scenario, stamp)
 	md := markdown(title, all)
 	js, _ := json.MarshalIndent(map[string]any{"scenario": scenario, "faults": faults, "segment": segment.String(),
-		"sqlite_pragmas": pragmas, "command": strings.Join(os.Args, " "), "rows": all}, "", "  ")
+		"sqlite_pragmas": tune.sqlitePragmas, "dynamic_config": tune.dynamicConfig, "command": strings.Join(os.Args, " "), "rows": all}, "", "  ")
 	base := filepath.Join(out, scenario+"-"+stamp)
 	if err := os.WriteFile(base+".md", []byte(md), 0o644); err != nil {
 		return err

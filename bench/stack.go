@@ -12,6 +12,12 @@ import (
 	"time"
 )
 
+// tuning overrides the run command's dev server settings; empty keeps them.
+type tuning struct {
+	sqlitePragmas string
+	dynamicConfig string
+}
+
 // stack is the whole system started through the real run command
 // (.bin/devstack) on private ports, with its own NATS and database, so a
 // benchmark measures exactly what `make run` runs.
@@ -24,7 +30,7 @@ type stack struct {
 	DBURL        string
 }
 
-func startStack(ctx context.Context, root, dataDir, logPath string, faults bool, pragmas, dbName string) (*stack, error) {
+func startStack(ctx context.Context, root, dataDir, logPath string, faults bool, tune tuning, dbName string) (*stack, error) {
 	ports := make([]int, 4)
 	for i := range ports {
 		p, err := freePort()
@@ -61,8 +67,11 @@ func startStack(ctx context.Context, root, dataDir, logPath string, faults bool,
 		"LOG_LEVEL=warn",
 		faultsEnv,
 	)
-	if pragmas != "" {
-		s.cmd.Env = append(s.cmd.Env, "TEMPORAL_SQLITE_PRAGMAS="+pragmas)
+	if tune.sqlitePragmas != "" {
+		s.cmd.Env = append(s.cmd.Env, "TEMPORAL_SQLITE_PRAGMAS="+tune.sqlitePragmas)
+	}
+	if tune.dynamicConfig != "" {
+		s.cmd.Env = append(s.cmd.Env, "TEMPORAL_DYNAMIC_CONFIG="+tune.dynamicConfig)
 	}
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

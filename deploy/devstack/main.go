@@ -36,15 +36,23 @@ type Config struct {
 type TemporalPorts struct {
 	Port   int `env:"PORT" envDefault:"7233"`
 	UIPort int `env:"UI_PORT" envDefault:"8233"`
-	// SQLitePragmas tune the dev server's SQLite file; "none" keeps SQLite's defaults.
-	SQLitePragmas []string `env:"SQLITE_PRAGMAS" envDefault:"journal_mode=wal,synchronous=normal" envSeparator:","`
+	// SQLitePragmas tune the dev server's SQLite file: unset means
+	// temporalx.DefaultSQLitePragmas, "none" SQLite's defaults.
+	SQLitePragmas []string `env:"SQLITE_PRAGMAS" envSeparator:","`
+	// DynamicConfig entries are key=JSON: unset means
+	// temporalx.DefaultDynamicConfig, "none" the server's defaults.
+	DynamicConfig []string `env:"DYNAMIC_CONFIG" envSeparator:","`
 }
 
-func (t TemporalPorts) pragmas() []string {
-	if len(t.SQLitePragmas) == 1 && t.SQLitePragmas[0] == "none" {
+// listSetting reads a list variable: unset gives def, "none" nothing.
+func listSetting(list, def []string) []string {
+	switch {
+	case len(list) == 0:
+		return def
+	case len(list) == 1 && list[0] == "none":
 		return nil
 	}
-	return t.SQLitePragmas
+	return list
 }
 
 // Validate rejects settings that cannot work.

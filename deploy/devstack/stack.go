@@ -92,7 +92,8 @@ func (s *stack) startTemporal() error {
 	}
 	args := temporalx.DevServer{
 		Port: s.cfg.Temporal.Port, UIPort: s.cfg.Temporal.UIPort, HTTPPort: httpPort, DBFile: db,
-		SQLitePragmas: s.cfg.Temporal.pragmas(),
+		SQLitePragmas: listSetting(s.cfg.Temporal.SQLitePragmas, temporalx.DefaultSQLitePragmas),
+		DynamicConfig: listSetting(s.cfg.Temporal.DynamicConfig, temporalx.DefaultDynamicConfig),
 	}.Args()
 	if err := s.spawn("temporal", bin, args, nil); err != nil {
 		return err

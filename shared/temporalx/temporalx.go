@@ -41,12 +41,28 @@ func Dial(ctx context.Context, cfg config.Temporal, log *slog.Logger) (client.Cl
 // their effect; durability against power loss is not a goal of a dev server.
 var DefaultSQLitePragmas = []string{"journal_mode=wal", "synchronous=normal"}
 
+// DefaultDynamicConfig tunes the single-shard dev server for latency
+// (BENCHMARKS.md measures each):
+//   - timerProcessorMaxTimeShift: no timer is scheduled earlier than now plus
+//     this shift (1 s by default, a guard against clock skew between hosts),
+//     so the 500 ms auto-approval timer fired after about 1 s. One process
+//     has no skew to guard against.
+//   - transfer/timerProcessorMaxPollRPS: each queue reader polls at most 20
+//     times a second per shard (one shard here), so under load every task
+//     dispatch, child start and timer waited up to 50 ms for its poll.
+var DefaultDynamicConfig = []string{
+	`history.timerProcessorMaxTimeShift="10ms"`,
+	"history.transferProcessorMaxPollRPS=1000",
+	"history.timerProcessorMaxPollRPS=1000",
+}
+
 // DevServer describes a Temporal dev server process.
 type DevServer struct {
 	Port, UIPort, HTTPPort int
 	DBFile                 string
 	Headless               bool     // no Web UI
 	SQLitePragmas          []string // e.g. DefaultSQLitePragmas; nil keeps SQLite's defaults
+	DynamicConfig          []string // key=JSON value, e.g. DefaultDynamicConfig
 }
 
 // Args are the `temporal server start-dev` flags for d.
@@ -61,6 +77,9 @@ func (d DevServer) Args() []string {
 	}
 	for _, p := range d.SQLitePragmas {
 		args = append(args, "--sqlite-pragma", p)
+	}
+	for _, v := range d.DynamicConfig {
+		args = append(args, "--dynamic-config-value", v)
 	}
 	if d.Headless {
 		args = append(args, "--headless")

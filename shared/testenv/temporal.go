@@ -119,7 +119,7 @@ func (s *TemporalServer) start() error {
 	s.Address = fmt.Sprintf("127.0.0.1:%d", s.port)
 	s.cmd = exec.Command(s.bin, temporalx.DevServer{
 		Port: s.port, UIPort: uiPort, HTTPPort: httpPort, DBFile: s.dbFile,
-		Headless: true, SQLitePragmas: temporalx.DefaultSQLitePragmas,
+		Headless: true, SQLitePragmas: temporalx.DefaultSQLitePragmas, DynamicConfig: temporalx.DefaultDynamicConfig,
 	}.Args()...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
