@@ -24,8 +24,8 @@ func main() {
 	ratesFlag := flag.String("rates", "4,8,12,16,20", "capacity: offered orders/s per arm, rising")
 	rate := flag.Float64("rate", 5, "faults, quick: offered orders/s per arm")
 	orders := flag.Int("orders", 1000, "faults: orders per arm")
-	segment := flag.Duration("segment", 10*time.Second, "length of one arm's turn; arms alternate A,B,A,B")
-	rounds := flag.Int("rounds", 1, "capacity: A/B turns per rate")
+	segment := flag.Duration("segment", 10*time.Second, "length of one arm's turn; turns go A,B,B,A,A,B,…")
+	rounds := flag.Int("rounds", 2, "capacity: A/B turn pairs per rate")
 	out := flag.String("out", "bench/results", "directory for the JSON and Markdown reports")
 	pragmas := flag.String("sqlite-pragmas", "", `dev server SQLite pragmas, comma-separated; "none" for SQLite's defaults; empty for the run command's default`)
 	dynamic := flag.String("dynamic-config", "", `dev server dynamic config (key=JSON), comma-separated; "none" for the server's defaults; empty for the run command's default`)
@@ -103,7 +103,12 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 		}
 		fmt.Printf("rate %.1f/s per arm: %d turns of %s per arm\n", r, turns, segment)
 		for i := 0; i < turns && ctx.Err() == nil; i++ {
-			for _, arm := range []Arm{ArmDirect, ArmPipeline} {
+			// A,B then B,A: neither arm always inherits the other's backlog.
+			arms := []Arm{ArmDirect, ArmPipeline}
+			if i%2 == 1 {
+				arms = []Arm{ArmPipeline, ArmDirect}
+			}
+			for _, arm := range arms {
 				begin := time.Now()
 				d.segment(ctx, arm, r, segment)
 				active[arm] += time.Since(begin)
