@@ -96,7 +96,6 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 	var all []Row
 	var baselineP99 map[Arm]float64
 	for _, r := range rates {
-		active := map[Arm]time.Duration{}
 		turns := rounds
 		if faults {
 			turns = max(1, int(float64(orders)/(r*segment.Seconds())+0.999))
@@ -109,13 +108,11 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 				arms = []Arm{ArmPipeline, ArmDirect}
 			}
 			for _, arm := range arms {
-				begin := time.Now()
 				d.segment(ctx, arm, r, segment)
-				active[arm] += time.Since(begin)
 			}
 		}
 		d.drain(ctx, 90*time.Second)
-		rows := summarise(d.take(), active)
+		rows := summarise(d.take())
 		if scenario == "capacity" {
 			if baselineP99 == nil {
 				baselineP99 = map[Arm]float64{}

@@ -49,9 +49,8 @@ func dist(ds []time.Duration) Dist {
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
 
-// summarise groups samples by arm and rate. active is how long each arm
-// was offered load at that rate, for throughput.
-func summarise(samples []sample, active map[Arm]time.Duration) []Row {
+// summarise groups samples by arm and rate.
+func summarise(samples []sample) []Row {
 	type key struct {
 		arm  Arm
 		rate float64
@@ -103,9 +102,6 @@ func summarise(samples []sample, active map[Arm]time.Duration) []Row {
 		if len(g) > 0 {
 			r.Within15s = float64(within) / float64(len(g))
 		}
-		if a := active[k.arm]; a > 0 {
-			r.ThroughputPerS = float64(len(term)) / a.Seconds()
-		}
 		rows = append(rows, r)
 	}
 	return rows
@@ -114,15 +110,15 @@ func summarise(samples []sample, active map[Arm]time.Duration) []Row {
 func markdown(title string, rows []Row) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n", title)
-	b.WriteString("| arm | offered/s | orders | errors | unfinished | done/s | accept p50 | accept p99 | e2e p50 | e2e p95 | e2e p99 | e2e p99.9 | e2e max | within 15 s | projection p50 | projection p99 | flat |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| arm | offered/s | orders | errors | unfinished | accept p50 | accept p99 | e2e p50 | e2e p95 | e2e p99 | e2e p99.9 | e2e max | within 15 s | projection p50 | projection p99 | flat |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		flat := ""
 		if r.Flat != nil {
 			flat = map[bool]string{true: "yes", false: "no"}[*r.Flat]
 		}
-		fmt.Fprintf(&b, "| %s | %.1f | %d | %d | %d | %.1f | %.1f ms | %.1f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.2f%% | %.0f ms | %.0f ms | %s |\n",
-			r.Arm, r.OfferedPerSec, r.Orders, r.Errors, r.Unfinished, r.ThroughputPerS,
+		fmt.Fprintf(&b, "| %s | %.1f | %d | %d | %d | %.1f ms | %.1f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.2f%% | %.0f ms | %.0f ms | %s |\n",
+			r.Arm, r.OfferedPerSec, r.Orders, r.Errors, r.Unfinished,
 			r.Accept.P50, r.Accept.P99, r.Terminal.P50, r.Terminal.P95, r.Terminal.P99, r.Terminal.P999, r.Terminal.Max,
 			100*r.Within15s, r.Projected.P50, r.Projected.P99, flat)
 	}
