@@ -87,7 +87,7 @@ func DecodeCommand(subject string, body []byte) (Command, error) {
 // request working.
 func (c Command) Validate() error {
 	if err := ValidateOrderID(c.OrderID); err != nil {
-		return &FieldError{Field: "order_id", Reason: err.Error()}
+		return err
 	}
 	switch c.Kind {
 	case CommandStart:

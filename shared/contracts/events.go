@@ -83,7 +83,7 @@ func DecodeEvent(body []byte) (Event, error) {
 	case e.SchemaVersion != EventSchemaVersion:
 		return Event{}, fmt.Errorf("event schema_version %d is not supported (want %d)", e.SchemaVersion, EventSchemaVersion)
 	case ValidateOrderID(e.OrderID) != nil:
-		return Event{}, fmt.Errorf("event order_id: %w", ValidateOrderID(e.OrderID))
+		return Event{}, fmt.Errorf("event: %w", ValidateOrderID(e.OrderID))
 	case e.Seq < 1:
 		return Event{}, fmt.Errorf("event seq %d is not positive", e.Seq)
 	case e.ID != EventID(e.OrderID, e.Seq):

@@ -52,17 +52,18 @@ var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // MaxOrderIDLength bounds order IDs so subjects and workflow IDs stay short.
 const MaxOrderIDLength = 64
 
-// ValidateOrderID reports why id cannot be used as an order ID, or nil.
-// An order ID is one NATS subject token: letters, digits, '_' and '-'.
+// ValidateOrderID reports why id cannot be used as an order ID (a
+// *FieldError for field order_id), or nil. An order ID is one NATS subject
+// token: letters, digits, '_' and '-'.
 func ValidateOrderID(id string) error {
 	if id == "" {
-		return fmt.Errorf("order_id is empty")
+		return &FieldError{Field: "order_id", Reason: "is empty"}
 	}
 	if len(id) > MaxOrderIDLength {
-		return fmt.Errorf("order_id is longer than %d characters", MaxOrderIDLength)
+		return &FieldError{Field: "order_id", Reason: fmt.Sprintf("is longer than %d characters", MaxOrderIDLength)}
 	}
 	if !orderIDPattern.MatchString(id) {
-		return fmt.Errorf("order_id %q may contain only letters, digits, '_' and '-'", id)
+		return &FieldError{Field: "order_id", Reason: fmt.Sprintf("%q may contain only letters, digits, '_' and '-'", id)}
 	}
 	return nil
 }

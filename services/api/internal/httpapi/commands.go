@@ -45,7 +45,7 @@ func (h *handlers) signal(c *fiber.Ctx) error {
 func (h *handlers) submit(c *fiber.Ctx, kind contracts.CommandKind) error {
 	orderID := c.Params("order_id")
 	if err := contracts.ValidateOrderID(orderID); err != nil {
-		return &contracts.FieldError{Field: "order_id", Reason: err.Error()}
+		return err
 	}
 	commandID := uuid.NewString()
 	if key := c.Get(HeaderIdempotencyKey); key != "" {

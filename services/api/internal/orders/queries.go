@@ -42,7 +42,7 @@ func NewQueries(live LiveStatus, store Store, log *slog.Logger) *Queries {
 // the order (for example once its history is gone), saying which answered.
 func (q *Queries) Status(ctx context.Context, orderID string) (StatusView, error) {
 	if err := contracts.ValidateOrderID(orderID); err != nil {
-		return StatusView{}, &contracts.FieldError{Field: "order_id", Reason: err.Error()}
+		return StatusView{}, err
 	}
 	log := q.log.With(logging.KeyOrderID, orderID)
 	reply, err := q.live.Status(ctx, orderID)
@@ -96,7 +96,7 @@ func (q *Queries) Status(ctx context.Context, orderID string) (StatusView, error
 // Order returns the projected order.
 func (q *Queries) Order(ctx context.Context, orderID string) (OrderRecord, error) {
 	if err := contracts.ValidateOrderID(orderID); err != nil {
-		return OrderRecord{}, &contracts.FieldError{Field: "order_id", Reason: err.Error()}
+		return OrderRecord{}, err
 	}
 	rec, err := q.store.Order(ctx, orderID)
 	return rec, storeErr("read order "+orderID, err)
@@ -105,7 +105,7 @@ func (q *Queries) Order(ctx context.Context, orderID string) (OrderRecord, error
 // Events returns the order's audit log in sequence order.
 func (q *Queries) Events(ctx context.Context, orderID string) ([]EventRecord, error) {
 	if err := contracts.ValidateOrderID(orderID); err != nil {
-		return nil, &contracts.FieldError{Field: "order_id", Reason: err.Error()}
+		return nil, err
 	}
 	evs, err := q.store.Events(ctx, orderID)
 	return evs, storeErr("read events of "+orderID, err)
