@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/orderflow/orderflow/shared/netx"
 )
 
 // tuning overrides the run command's dev server settings; empty keeps them.
@@ -33,7 +34,7 @@ type stack struct {
 func startStack(ctx context.Context, root, dataDir, logPath string, faults bool, tune tuning, dbName string) (*stack, error) {
 	ports := make([]int, 4)
 	for i := range ports {
-		p, err := freePort()
+		p, err := netx.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -116,13 +117,4 @@ func (s *stack) Stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

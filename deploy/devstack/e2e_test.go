@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/netx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -187,7 +188,7 @@ func TestRunCommandEndToEnd(t *testing.T) {
 
 func port(t *testing.T) int {
 	t.Helper()
-	p, err := freePort()
+	p, err := netx.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/orderflow/orderflow/migrations"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/netx"
 	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
@@ -86,7 +86,7 @@ func (s *stack) startTemporal() error {
 		return fmt.Errorf("%s missing: run `make tools` first (or `make run`, which builds it)", bin)
 	}
 	db := filepath.Join(s.cfg.DataDir, "temporal.db")
-	httpPort, err := freePort()
+	httpPort, err := netx.FreePort()
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (s *stack) startTemporal() error {
 		return err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.Port)
-	if err := waitTCP(addr, 60*time.Second); err != nil {
+	if err := netx.WaitTCP(addr, 60*time.Second); err != nil {
 		return fmt.Errorf("temporal dev server did not come up on %s: %w", addr, err)
 	}
 	s.log.Info("temporal dev server up", "address", addr, "db", db)
@@ -308,30 +308,6 @@ func findPGBin() (string, error) {
 		return filepath.Dir(matches[len(matches)-1]), nil
 	}
 	return "", errors.New("no PostgreSQL binaries (initdb) installed")
-}
-
-func waitTCP(addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func redact(dbURL string) string {

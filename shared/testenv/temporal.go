@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/orderflow/orderflow/shared/netx"
 	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
@@ -98,17 +98,17 @@ func (s *TemporalServer) Start() error { return s.start() }
 
 func (s *TemporalServer) start() error {
 	if s.port == 0 {
-		p, err := freePort()
+		p, err := netx.FreePort()
 		if err != nil {
 			return err
 		}
 		s.port = p
 	}
-	uiPort, err := freePort()
+	uiPort, err := netx.FreePort()
 	if err != nil {
 		return err
 	}
-	httpPort, err := freePort()
+	httpPort, err := netx.FreePort()
 	if err != nil {
 		return err
 	}
@@ -189,15 +189,6 @@ func waitTemporal(addr string, timeout time.Duration) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return last
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 type quietLogger struct{}
