@@ -102,9 +102,13 @@ func TestRecordHistories(t *testing.T) {
 		t.Fatalf("cancelled scenario ended %s with payment %s: %s signals %+v", st.State, st.Payment.Status, st.FailureReason, st.Signals)
 	}
 
+	// The carrier refuses this zip once for good, so shipping attempt 1
+	// ends in dispatch-failed and the parent retries. Faults stay on, so
+	// attempt 2 can itself exhaust its dispatch attempts (1.8 % at these
+	// rates) and a third attempt ships: at least two attempts, then shipped.
 	retry := orderInput(prefix + "-dispatch-retry")
 	retry.Address.ZipCode = zipFailOnce
-	if st := run("dispatch-retry", retry, nil); st.State != contracts.StateShipped || st.Shipping.Attempt != 2 {
+	if st := run("dispatch-retry", retry, nil); st.State != contracts.StateShipped || st.Shipping.Attempt < 2 {
 		t.Fatalf("dispatch-retry ended %s, shipping %+v", st.State, st.Shipping)
 	}
 
