@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,7 +42,7 @@ var (
 func Temporal(t testing.TB) string {
 	t.Helper()
 	if addr := os.Getenv("TEMPORAL_ADDRESS"); addr != "" {
-		if err := waitTemporal(addr, 20*time.Second); err != nil {
+		if err := waitTemporal(addr, 20*time.Second, nil); err != nil {
 			t.Fatalf("testenv: TEMPORAL_ADDRESS=%s does not answer: %v", addr, err)
 		}
 		return addr
@@ -96,14 +97,31 @@ func Main(m *testing.M) int {
 // Start restarts a stopped server on the same port and database file.
 func (s *TemporalServer) Start() error { return s.start() }
 
+// start launches the server, retrying when it exits at once: the dev server
+// picks free ports for its internal services itself, so two servers started
+// together by parallel test binaries can take each other's ports. A first
+// start then tries new ports; a restart keeps its port (clients hold it).
 func (s *TemporalServer) start() error {
-	if s.port == 0 {
-		p, err := netx.FreePort()
-		if err != nil {
+	choosePort := s.port == 0
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if choosePort {
+			if s.port, err = netx.FreePort(); err != nil {
+				return err
+			}
+		}
+		if err = s.startOnce(); !errors.Is(err, errExitedEarly) {
 			return err
 		}
-		s.port = p
+		time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
 	}
+	return err
+}
+
+// errExitedEarly marks a dev server that died before it answered.
+var errExitedEarly = errors.New("dev server exited before it answered")
+
+func (s *TemporalServer) startOnce() error {
 	uiPort, err := netx.FreePort()
 	if err != nil {
 		return err
@@ -129,7 +147,7 @@ func (s *TemporalServer) start() error {
 	}
 	s.done = make(chan struct{})
 	go func() { _ = s.cmd.Wait(); logFile.Close(); close(s.done) }()
-	if err := waitTemporal(s.Address, 60*time.Second); err != nil {
+	if err := waitTemporal(s.Address, 60*time.Second, s.done); err != nil {
 		s.Stop()
 		return fmt.Errorf("dev server at %s did not come up (log: %s): %w", s.Address, s.logPath, err)
 	}
@@ -174,10 +192,17 @@ func temporalBinary() (string, error) {
 	return "", fmt.Errorf("no temporal binary: run `make tools` (builds .bin/temporal) or set TEMPORAL_BIN or TEMPORAL_ADDRESS")
 }
 
-func waitTemporal(addr string, timeout time.Duration) error {
+// waitTemporal dials addr until it answers, timeout passes or exited (the
+// server process's end; nil when the server is not ours) is closed.
+func waitTemporal(addr string, timeout time.Duration, exited <-chan struct{}) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return errExitedEarly
+		default:
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: quietLogger{}})
 		cancel()
