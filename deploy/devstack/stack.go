@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -52,6 +53,9 @@ type proc struct {
 
 func (s *stack) start(ctx context.Context) error {
 	s.exited = make(chan error, len(services)+1)
+	if err := s.checkPortsFree(); err != nil {
+		return err
+	}
 	if err := s.startTemporal(); err != nil {
 		return err
 	}
@@ -69,6 +73,24 @@ func (s *stack) start(ctx context.Context) error {
 		if err := s.startService(name); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkPortsFree fails fast when a listener we are about to start is taken,
+// for example by another `make run`: waiting for the port would otherwise
+// find the other process and wire our services to it.
+func (s *stack) checkPortsFree() error {
+	for name, addr := range map[string]string{
+		"TEMPORAL_PORT":    fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.Port),
+		"TEMPORAL_UI_PORT": fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.UIPort),
+		"HTTP_ADDR":        s.cfg.HTTPAddr,
+	} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s (%s) is not free: %w; is another `make run` running? Stop it or set %s", name, addr, err, name)
+		}
+		l.Close()
 	}
 	return nil
 }
