@@ -6,7 +6,7 @@ SERVICES := api bridge order-worker shipping-worker projector
 TEST_TIMEOUT ?= 10m
 TEST_FLAGS ?=
 
-.PHONY: run build tools test vet fmt check-fmt workflowcheck clean
+.PHONY: run build tools test vet lint fmt check-fmt workflowcheck clean
 
 run: build
 	$(BIN)/devstack
@@ -17,19 +17,26 @@ build: tools
 	go build -o $(BIN)/devstack ./deploy/devstack
 
 ## tools: the Temporal dev server and workflowcheck, pinned in deploy/tools/go.mod
-tools: $(BIN)/temporal $(BIN)/workflowcheck
+tools: $(BIN)/temporal $(BIN)/workflowcheck $(BIN)/staticcheck
 
 $(BIN)/temporal: deploy/tools/go.mod
 	cd deploy/tools && GOWORK=off go build -o $(BIN)/temporal github.com/temporalio/cli/cmd/temporal
 
+$(BIN)/staticcheck: deploy/tools/go.mod
+	cd deploy/tools && GOWORK=off go build -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
+
 $(BIN)/workflowcheck: deploy/tools/go.mod
 	cd deploy/tools && GOWORK=off go build -o $(BIN)/workflowcheck go.temporal.io/sdk/contrib/tools/workflowcheck
 
-test: build check-fmt vet workflowcheck
+test: build check-fmt vet lint workflowcheck
 	TEMPORAL_BIN=$(BIN)/temporal go test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) work
 
 vet:
 	go vet work
+
+## lint: staticcheck over every module of the workspace
+lint: $(BIN)/staticcheck
+	$(BIN)/staticcheck $$(go list -m -f '{{.Dir}}/...' | sed "s#^$(CURDIR)/#./#")
 
 check-fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -142,11 +142,11 @@ func TestRunCommandEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tc.Close()
-	parent, err := tc.DescribeWorkflowExecution(ctx, contracts.OrderWorkflowID(orderID), "")
+	parent, err := tc.DescribeWorkflow(ctx, contracts.OrderWorkflowID(orderID), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := parent.WorkflowExecutionInfo.TaskQueue; got != contracts.TaskQueueOrders {
+	if got := parent.RawResponse.GetWorkflowExecutionInfo().GetTaskQueue(); got != contracts.TaskQueueOrders {
 		t.Errorf("parent task queue %s, want %s", got, contracts.TaskQueueOrders)
 	}
 	children, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{

@@ -135,7 +135,7 @@ func TestCommandPastMaxDeliveriesIsDeadLettered(t *testing.T) {
 	if len(dlq) != 1 || dlq[0].Headers().Get(contracts.HeaderOriginalSubject) != contracts.CommandSubject(orderID, contracts.CommandStart) {
 		t.Fatalf("dead letters: %d", len(dlq))
 	}
-	if _, err := s.tc.DescribeWorkflowExecution(ctx, contracts.OrderWorkflowID(orderID), ""); err == nil {
+	if _, err := s.tc.DescribeWorkflow(ctx, contracts.OrderWorkflowID(orderID), ""); err == nil {
 		t.Fatalf("a dead-lettered start created a workflow")
 	}
 }

@@ -53,10 +53,11 @@ func (w *Workflows) StartOrder(ctx context.Context, in contracts.OrderInput) (st
 
 // DescribeOrder returns the latest run's state, memo and pending work.
 func (w *Workflows) DescribeOrder(ctx context.Context, workflowID string) (application.Execution, error) {
-	resp, err := w.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	desc, err := w.c.DescribeWorkflow(ctx, workflowID, "")
 	if err != nil {
 		return application.Execution{}, mapErr(err)
 	}
+	resp := desc.RawResponse
 	info := resp.GetWorkflowExecutionInfo()
 	ex := application.Execution{
 		RunID:   info.GetExecution().GetRunId(),
