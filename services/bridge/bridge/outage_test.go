@@ -102,12 +102,7 @@ func TestCommandPastMaxDeliveriesIsDeadLettered(t *testing.T) {
 	s := newIdleStack(t, testenv.Temporal(t), func(c *bridge.Config) { c.AckWait = 3 * time.Second; c.MaxDeliver = 2 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, natsport.ConsumerConfig(natsport.ConsumerOptions{
-		Durable: s.cfg.Durable, AckWait: s.cfg.AckWait, MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending,
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cons := s.bridgeConsumer(ctx, t)
 	orderID := testenv.UniqueName("poison")
 	cmd := startCmd(orderID, "pay-"+orderID, false)
 	s.publish(cmd)
@@ -151,12 +146,7 @@ func TestRedeliveredStartOvertakesItsCancel(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, natsport.ConsumerConfig(natsport.ConsumerOptions{
-		Durable: s.cfg.Durable, AckWait: s.cfg.AckWait, MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending,
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cons := s.bridgeConsumer(ctx, t)
 	orderID := testenv.UniqueName("reord")
 	start := startCmd(orderID, "pay-"+orderID, true)
 	s.publish(start)
@@ -178,4 +168,17 @@ func TestRedeliveredStartOvertakesItsCancel(t *testing.T) {
 		t.Fatalf("results: %+v", rs)
 	}
 	s.waitState(orderID, contracts.StateCancelled, 30*time.Second)
+}
+
+// bridgeConsumer declares the bridge's durable consumer before the bridge
+// runs, so a test can take deliveries from it the way a crashing bridge would.
+func (s *stack) bridgeConsumer(ctx context.Context, t *testing.T) jetstream.Consumer {
+	t.Helper()
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, natsport.ConsumerConfig(natsport.ConsumerOptions{
+		Durable: s.cfg.Durable, AckWait: s.cfg.AckWait, MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cons
 }
