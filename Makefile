@@ -11,12 +11,12 @@ TEST_FLAGS ?=
 run: build
 	$(BIN)/devstack
 
-## build: every service binary plus the run command into .bin/
-build: tools
+## build: every service binary, the run command and the dev server into .bin/
+build: $(BIN)/temporal
 	@for s in $(SERVICES); do echo "go build $$s"; go build -o $(BIN)/$$s ./services/$$s/cmd/$$s || exit 1; done
 	go build -o $(BIN)/devstack ./deploy/devstack
 
-## tools: the Temporal dev server and workflowcheck, pinned in deploy/tools/go.mod
+## tools: the Temporal dev server, staticcheck and workflowcheck, pinned in deploy/tools/go.mod
 tools: $(BIN)/temporal $(BIN)/workflowcheck $(BIN)/staticcheck
 
 $(BIN)/temporal: deploy/tools/go.mod
