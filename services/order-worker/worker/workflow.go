@@ -311,25 +311,27 @@ func (o *order) cancelOrder() error {
 		reason = "cancelled: " + o.cancel.Reason
 	}
 	o.log.Info("cancelling order", logging.KeyStep, o.st.Step, "reason", reason)
-	if err := o.refund(); err != nil {
+	if err := o.end(contracts.StateCancelled, contracts.EventCancelled, reason); err != nil {
 		return err
 	}
-	o.st.FailureReason = reason
-	now := workflow.Now(o.ctx)
-	o.st.CompletedAt = &now
-	o.transition(contracts.StateCancelled, contracts.EventCancelled, map[string]string{"reason": reason})
 	return errCancelled
 }
 
 func (o *order) fail(reason string) error {
 	o.log.Warn("order failed", logging.KeyStep, o.st.Step, "reason", reason)
+	return o.end(contracts.StateFailed, contracts.EventFailed, reason)
+}
+
+// end compensates (refunds a charge) and moves the order to a terminal
+// state with its reason.
+func (o *order) end(state contracts.OrderState, t contracts.EventType, reason string) error {
 	if err := o.refund(); err != nil {
 		return err
 	}
 	o.st.FailureReason = reason
 	now := workflow.Now(o.ctx)
 	o.st.CompletedAt = &now
-	o.transition(contracts.StateFailed, contracts.EventFailed, map[string]string{"reason": reason})
+	o.transition(state, t, map[string]string{"reason": reason})
 	return nil
 }
 
