@@ -18,7 +18,34 @@ type ShippingInput struct {
 	Address             Address       `json:"address"`
 	StepTimeout         time.Duration `json:"step_timeout"`
 	MaxDispatchAttempts int           `json:"max_dispatch_attempts"`
+	// Retry is the parent's step retry settings (zero: the child's defaults).
+	Retry StepRetry `json:"retry"`
+	// Dispatched is set when an earlier shipping attempt already dispatched
+	// the parcel: this attempt only marks it shipped, it never dispatches a
+	// second one.
+	Dispatched *Parcel `json:"dispatched,omitempty"`
 }
+
+// StepRetry is how a business step is retried as a Temporal activity.
+type StepRetry struct {
+	// Budget is the step's ScheduleToClose: past it the workflow notes what
+	// it is waiting for in status and schedules the step again.
+	Budget          time.Duration `json:"budget"`
+	InitialInterval time.Duration `json:"initial_interval"`
+	MaxInterval     time.Duration `json:"max_interval"`
+}
+
+// Parcel is what the carrier took: one per order, at most.
+type Parcel struct {
+	Carrier        string    `json:"carrier"`
+	TrackingNumber string    `json:"tracking_number"`
+	DispatchedAt   time.Time `json:"dispatched_at"`
+}
+
+// CarrierIdempotencyKey is sent with every dispatch of an order, in every
+// shipping attempt: a carrier that already took the order's parcel returns
+// it instead of taking a second one.
+func CarrierIdempotencyKey(orderID string) string { return "order-" + orderID }
 
 // Shipping outcomes, in ShippingReport.Outcome once the child has ended.
 const (

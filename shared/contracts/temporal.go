@@ -17,6 +17,11 @@ const (
 	SignalApprove        = "approve"
 	SignalDispatchFailed = "dispatch-failed"
 	QueryStatus          = "status"
+	// Custom search attributes (Keyword) kept current by OrderWorkflow, so
+	// `temporal workflow list -q "OrderState='shipped'"` works. The run
+	// command and the test harness register them on the dev server.
+	SearchAttrOrderState = "OrderState"
+	SearchAttrOrderStep  = "OrderStep"
 	// MemoPaymentID is set on every OrderWorkflow start so the bridge can tell
 	// a duplicate start from a conflicting one without running a query.
 	MemoPaymentID = "payment_id"

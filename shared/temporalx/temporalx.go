@@ -12,6 +12,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/contracts"
 )
 
 // Dial connects to Temporal, retrying until ctx ends so a service started
@@ -54,6 +55,9 @@ var DefaultDynamicConfig = []string{
 	`history.timerProcessorMaxTimeShift="10ms"`,
 	"history.transferProcessorMaxPollRPS=1000",
 	"history.timerProcessorMaxPollRPS=1000",
+	// Eager activities: the activity a workflow task schedules goes back to
+	// the worker with the task's completion, without a matching round trip.
+	"system.enableActivityEagerExecution=true",
 }
 
 // DevServer describes a Temporal dev server process.
@@ -74,6 +78,9 @@ func (d DevServer) Args() []string {
 		"--metrics-port", "0",
 		"--db-filename", d.DBFile,
 		"--log-level", "warn",
+		// OrderWorkflow upserts these; an unregistered one fails its task.
+		"--search-attribute", contracts.SearchAttrOrderState + "=Keyword",
+		"--search-attribute", contracts.SearchAttrOrderStep + "=Keyword",
 	}
 	for _, p := range d.SQLitePragmas {
 		args = append(args, "--sqlite-pragma", p)

@@ -46,7 +46,7 @@ func startWorkers(t *testing.T, tc client.Client, cfg bridge.Config, js jetstrea
 		}
 	})
 	wg.Go(func() {
-		if err := shippingworker.RunWorker(ctx, scfg, tc, log); err != nil {
+		if err := shippingworker.RunWorker(ctx, scfg, tc, pool, log); err != nil {
 			t.Errorf("shipping worker: %v", err)
 		}
 	})

@@ -17,18 +17,30 @@ import (
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
+	stepx "github.com/orderflow/orderflow/shared/step"
 )
 
 // Non-retryable error types returned by the activities.
 const (
-	ErrTypeInvalidOrder     = "InvalidOrder"
-	ErrTypePaymentConflict  = "PaymentIDConflict"
-	ErrTypePaymentRefunded  = "PaymentAlreadyRefunded"
-	PaymentStatusPending    = "pending"
-	PaymentStatusCharged    = "charged"
-	PaymentStatusRefunded   = "refunded"
+	ErrTypeInvalidOrder    = "InvalidOrder"
+	ErrTypePaymentConflict = "PaymentIDConflict"
+	ErrTypePaymentRefunded = "PaymentAlreadyRefunded"
+	PaymentStatusPending   = "pending"
+	PaymentStatusCharged   = "charged"
+	PaymentStatusRefunded  = "refunded"
+	// PaymentStatusVoided: a refund found no charge and left a tombstone,
+	// so a charge attempt landing later is refused.
+	PaymentStatusVoided = "voided"
+	// PaymentStatusNotCharged: the payment_id belongs to another order, so
+	// there was nothing of this order's to refund.
 	PaymentStatusNotCharged = "not_charged"
 )
+
+// StepResult is what a step without other output returns: the attempt that
+// succeeded, so status can show how many a step took.
+type StepResult struct {
+	Attempt int `json:"attempt"`
+}
 
 // StepInput is the argument of the receive and validate steps.
 type StepInput struct {
@@ -47,15 +59,16 @@ type PaymentInput struct {
 
 // PaymentResult is the payment row after a charge or refund.
 type PaymentResult struct {
+	Attempt     int        `json:"attempt"`
 	Status      string     `json:"status"`
 	AmountCents int64      `json:"amount_cents"`
 	ChargedAt   *time.Time `json:"charged_at,omitempty"`
 	RefundedAt  *time.Time `json:"refunded_at,omitempty"`
 }
 
-// Activities are OrderWorkflow's steps, run as local activities, plus event
-// publishing. Business steps go through the fault injector first; publishing
-// is infrastructure and does not.
+// Activities are OrderWorkflow's steps and its event publishing, run as
+// Temporal activities on the orders task queue. Business steps go through
+// the fault injector first; publishing is infrastructure and does not.
 type Activities struct {
 	Pool   *pgxpool.Pool
 	JS     jetstream.JetStream
@@ -63,7 +76,13 @@ type Activities struct {
 	Log    *slog.Logger
 }
 
-func (a *Activities) inject(ctx context.Context, step contracts.Step, orderID string, attempt int) error {
+// inject applies the fault injector to this attempt. The attempt comes from
+// Temporal (v1 workflows) or, for v0 local activities, from the argument.
+func (a *Activities) inject(ctx context.Context, step contracts.Step, orderID string, argAttempt int) error {
+	attempt := argAttempt
+	if attempt == 0 {
+		attempt = stepx.Attempt(ctx)
+	}
 	if err := a.Faults.Inject(ctx, string(step), orderID, attempt); err != nil {
 		a.Log.DebugContext(ctx, "fault injected", logging.KeyOrderID, orderID, logging.KeyStep, step,
 			logging.KeyAttempt, attempt, logging.KeyWorkflowID, activity.GetInfo(ctx).WorkflowExecution.ID, logging.Err(err))
@@ -74,29 +93,33 @@ func (a *Activities) inject(ctx context.Context, step contracts.Step, orderID st
 
 // ReceiveOrder acknowledges the order. The record itself is the received
 // event the workflow publishes once this step succeeds.
-func (a *Activities) ReceiveOrder(ctx context.Context, in StepInput) error {
-	return a.inject(ctx, contracts.StepReceive, in.OrderID, in.Attempt)
+func (a *Activities) ReceiveOrder(ctx context.Context, in StepInput) (StepResult, error) {
+	if err := a.inject(ctx, contracts.StepReceive, in.OrderID, in.Attempt); err != nil {
+		return StepResult{}, err
+	}
+	return StepResult{Attempt: stepx.Attempt(ctx)}, nil
 }
 
 // ValidateOrder checks the items; an invalid order can never become valid,
 // so that failure is non-retryable.
-func (a *Activities) ValidateOrder(ctx context.Context, in StepInput) error {
+func (a *Activities) ValidateOrder(ctx context.Context, in StepInput) (StepResult, error) {
 	if err := a.inject(ctx, contracts.StepValidate, in.OrderID, in.Attempt); err != nil {
-		return err
+		return StepResult{}, err
 	}
 	if err := contracts.ValidateItems(in.Items); err != nil {
-		return temporal.NewNonRetryableApplicationError("invalid order: "+err.Error(), ErrTypeInvalidOrder, err)
+		return StepResult{}, temporal.NewNonRetryableApplicationError("invalid order: "+err.Error(), ErrTypeInvalidOrder, err)
 	}
-	return nil
+	return StepResult{Attempt: stepx.Attempt(ctx)}, nil
 }
 
 // chargeSQL charges at most once per payment_id: a retry, a duplicate
 // activity or a concurrent charge of the same order only counts the call; a
 // payment_id that belongs to another order matches no row (the WHERE of the
-// DO UPDATE is false), so nothing is returned.
+// DO UPDATE is false), so nothing is returned. A refunded or voided row is
+// returned as it is: the charge is refused.
 const chargeSQL = `
-INSERT INTO payments (payment_id, order_id, amount_cents, status)
-VALUES ($1, $2, $3, 'charged')
+INSERT INTO payments (payment_id, order_id, amount_cents, status, charged_at)
+VALUES ($1, $2, $3, 'charged', now())
 ON CONFLICT (payment_id) DO UPDATE SET charge_calls = payments.charge_calls + 1
 WHERE payments.order_id = EXCLUDED.order_id
 RETURNING status, amount_cents, charged_at, refunded_at`
@@ -106,10 +129,9 @@ func (a *Activities) ChargePayment(ctx context.Context, in PaymentInput) (Paymen
 	if err := a.inject(ctx, contracts.StepChargePayment, in.OrderID, in.Attempt); err != nil {
 		return PaymentResult{}, err
 	}
-	var r PaymentResult
-	var chargedAt time.Time
+	r := PaymentResult{Attempt: stepx.Attempt(ctx)}
 	err := a.Pool.QueryRow(ctx, chargeSQL, in.PaymentID, in.OrderID, in.AmountCents).
-		Scan(&r.Status, &r.AmountCents, &chargedAt, &r.RefundedAt)
+		Scan(&r.Status, &r.AmountCents, &r.ChargedAt, &r.RefundedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return PaymentResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("payment_id %q is already used by another order", in.PaymentID), ErrTypePaymentConflict, nil)
@@ -117,48 +139,75 @@ func (a *Activities) ChargePayment(ctx context.Context, in PaymentInput) (Paymen
 	if err != nil {
 		return PaymentResult{}, fmt.Errorf("charge payment %s: %w", in.PaymentID, err)
 	}
-	r.ChargedAt = &chargedAt
-	if r.Status == PaymentStatusRefunded {
+	if r.Status != PaymentStatusCharged {
 		return r, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("payment_id %q was already refunded", in.PaymentID), ErrTypePaymentRefunded, nil)
+			fmt.Sprintf("payment_id %q was already %s", in.PaymentID, r.Status), ErrTypePaymentRefunded, nil)
 	}
 	return r, nil
 }
 
-// RefundPayment refunds a charged payment once; refunding again returns the
-// first refund, and a payment that was never charged is reported as
-// not_charged (a cancel that raced a charge attempt which did not commit).
+// refundSQL refunds a charge once, or, when no charge has committed yet,
+// leaves a 'voided' tombstone that a charge attempt committing later cannot
+// get past (chargeSQL returns the row and the charge is refused). A
+// payment_id of another order matches no row.
+const refundSQL = `
+INSERT INTO payments (payment_id, order_id, amount_cents, status, charge_calls, refunded_at)
+VALUES ($1, $2, $3, 'voided', 0, now())
+ON CONFLICT (payment_id) DO UPDATE
+SET status = CASE WHEN payments.status = 'charged' THEN 'refunded' ELSE payments.status END,
+    refunded_at = COALESCE(payments.refunded_at, now())
+WHERE payments.order_id = EXCLUDED.order_id
+RETURNING status, amount_cents, charged_at, refunded_at`
+
+// RefundPayment compensates ChargePayment: it refunds a charged payment
+// once (refunding again returns the first refund), voids one that was never
+// charged, and reports not_charged for a payment_id of another order.
 func (a *Activities) RefundPayment(ctx context.Context, in PaymentInput) (PaymentResult, error) {
 	if err := a.inject(ctx, contracts.StepRefundPayment, in.OrderID, in.Attempt); err != nil {
 		return PaymentResult{}, err
 	}
-	var r PaymentResult
-	var chargedAt time.Time
-	err := a.Pool.QueryRow(ctx, `
-UPDATE payments SET status = 'refunded', refunded_at = COALESCE(refunded_at, now())
-WHERE payment_id = $1 AND order_id = $2
-RETURNING status, amount_cents, charged_at, refunded_at`, in.PaymentID, in.OrderID).
-		Scan(&r.Status, &r.AmountCents, &chargedAt, &r.RefundedAt)
+	r := PaymentResult{Attempt: stepx.Attempt(ctx)}
+	err := a.Pool.QueryRow(ctx, refundSQL, in.PaymentID, in.OrderID, in.AmountCents).
+		Scan(&r.Status, &r.AmountCents, &r.ChargedAt, &r.RefundedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		var exists bool
-		if err := a.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payments WHERE payment_id = $1)`, in.PaymentID).Scan(&exists); err != nil {
-			return PaymentResult{}, fmt.Errorf("refund payment %s: %w", in.PaymentID, err)
-		}
-		if exists {
-			return PaymentResult{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("payment_id %q belongs to another order", in.PaymentID), ErrTypePaymentConflict, nil)
-		}
-		return PaymentResult{Status: PaymentStatusNotCharged}, nil
+		return PaymentResult{Attempt: r.Attempt, Status: PaymentStatusNotCharged}, nil
 	}
 	if err != nil {
 		return PaymentResult{}, fmt.Errorf("refund payment %s: %w", in.PaymentID, err)
 	}
-	r.ChargedAt = &chargedAt
 	return r, nil
 }
 
-// PublishEvent publishes one event to JetStream. The event ID is the
-// Nats-Msg-Id, so a retried publish is dropped by the broker.
+// PublishEvents publishes a batch of events in seq order and returns when
+// JetStream has stored all of them. Each event ID is its Nats-Msg-Id, so a
+// retried batch is dropped by the broker for what it already stored (and the
+// projector's seq guard covers repeats after the dedup window).
+func (a *Activities) PublishEvents(ctx context.Context, events []contracts.Event) error {
+	acks := make([]jetstream.PubAckFuture, 0, len(events))
+	for _, e := range events {
+		m, err := natsx.EventMsg(e)
+		if err != nil {
+			return temporal.NewNonRetryableApplicationError("encode event "+e.ID, "EventEncoding", err)
+		}
+		f, err := a.JS.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("publish event %s: %w", e.ID, err)
+		}
+		acks = append(acks, f)
+	}
+	for i, f := range acks {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("publish event %s: %w", events[i].ID, err)
+		case <-ctx.Done():
+			return fmt.Errorf("publish event %s: %w", events[i].ID, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// PublishEvent publishes one event (v0 workflows publish one at a time).
 func (a *Activities) PublishEvent(ctx context.Context, e contracts.Event) error {
 	m, err := natsx.EventMsg(e)
 	if err != nil {

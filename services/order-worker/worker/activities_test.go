@@ -76,10 +76,11 @@ func TestPaymentIDOfAnotherOrderIsRefusedForGood(t *testing.T) {
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != ErrTypePaymentConflict {
 		t.Fatalf("got %v, want a non-retryable %s", err, ErrTypePaymentConflict)
 	}
-	// Nor may the other order refund it.
-	_, err = a.RefundPayment(ctx, PaymentInput{OrderID: "intruder", PaymentID: "p1", Attempt: 1})
-	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
-		t.Fatalf("refund by another order: got %v, want non-retryable", err)
+	// Nor may the other order refund it: its compensation finds nothing of
+	// its own (not_charged) and leaves the owner's charge alone.
+	r, err := a.RefundPayment(ctx, PaymentInput{OrderID: "intruder", PaymentID: "p1", Attempt: 1})
+	if err != nil || r.Status != PaymentStatusNotCharged {
+		t.Fatalf("refund by another order: got %+v %v, want not_charged", r, err)
 	}
 	if owner, status, calls, _ := in.payment(t, "p1"); owner != "owner" || status != "charged" || calls != 1 {
 		t.Fatalf("payment now %s %s calls=%d", owner, status, calls)
@@ -114,12 +115,30 @@ func TestRefundTwiceRefundsOnce(t *testing.T) {
 	if _, status, _, _ := in.payment(t, "p1"); status != "refunded" {
 		t.Fatalf("status %s", status)
 	}
-	// Refunding a payment that was never charged changes nothing.
-	none, err := a.RefundPayment(ctx, PaymentInput{OrderID: "o2", PaymentID: "p2", Attempt: 1})
-	if err != nil || none.Status != PaymentStatusNotCharged {
-		t.Fatalf("refund of nothing: %+v %v", none, err)
+}
+
+// A charge attempt that timed out may still commit after the cancel's
+// refund ran. The refund of a payment never charged leaves a tombstone, so
+// that late charge is refused and the customer keeps the money.
+func TestChargeLandingAfterRefundIsRefused(t *testing.T) {
+	in := newInfra(t)
+	a := &Activities{Pool: in.pool, Log: in.log}
+	ctx := context.Background()
+	p := PaymentInput{OrderID: "o2", PaymentID: "p2", AmountCents: 100, Attempt: 1}
+	voided, err := a.RefundPayment(ctx, p)
+	if err != nil || voided.Status != PaymentStatusVoided || voided.ChargedAt != nil {
+		t.Fatalf("refund of nothing: %+v %v, want voided", voided, err)
 	}
-	if _, _, _, found := in.payment(t, "p2"); found {
-		t.Fatal("refund created a payment row")
+	_, err = a.ChargePayment(ctx, p)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != ErrTypePaymentRefunded {
+		t.Fatalf("late charge: got %v, want a non-retryable %s", err, ErrTypePaymentRefunded)
+	}
+	if _, status, _, _ := in.payment(t, "p2"); status != PaymentStatusVoided {
+		t.Fatalf("payment row %q after the late charge, want voided", status)
+	}
+	// Refunding again keeps the tombstone.
+	if again, err := a.RefundPayment(ctx, p); err != nil || again.Status != PaymentStatusVoided {
+		t.Fatalf("second refund: %+v %v", again, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
 )
 
@@ -29,6 +30,20 @@ type Config struct {
 	// healthy attempt takes a few milliseconds (a local activity, one SQL
 	// statement at most), so 250 ms leaves a wide margin for a busy machine.
 	StepTimeout time.Duration `env:"STEP_TIMEOUT" envDefault:"250ms"`
+	// StepBudget is a step's ScheduleToClose: retries of one step stop after
+	// it, the order's status says what it waits for, and the step is
+	// scheduled again (so an outage of minutes costs a few history events
+	// per budget, and the order completes when the dependency returns).
+	StepBudget time.Duration `env:"STEP_BUDGET" envDefault:"10s"`
+	// RetryInitialInterval and RetryMaxInterval bound the backoff between
+	// attempts of a step (coefficient 1.5). Short: the 15 s budget holds
+	// about a dozen failed attempts in the tail, and retries cost no
+	// history events however many there are.
+	RetryInitialInterval time.Duration `env:"RETRY_INITIAL_INTERVAL" envDefault:"50ms"`
+	RetryMaxInterval     time.Duration `env:"RETRY_MAX_INTERVAL" envDefault:"300ms"`
+	// ShippingStallAfter: a shipping child with no progress for this long is
+	// named in the order's status (waiting_for), e.g. no shipping worker.
+	ShippingStallAfter time.Duration `env:"SHIPPING_STALL_AFTER" envDefault:"10s"`
 	// MaxDispatchAttempts bounds dispatch attempts in one shipping attempt,
 	// after which the child reports dispatch-failed. At 33% success per
 	// attempt 10 attempts fail together for 1.8% of shipments: rare, but
@@ -51,6 +66,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("AUTO_APPROVE_AFTER must be >= 0 and MANUAL_REVIEW_DEADLINE > 0")
 	case c.StepTimeout < 10*time.Millisecond:
 		return fmt.Errorf("STEP_TIMEOUT %v is below 10ms", c.StepTimeout)
+	case c.StepBudget < 2*c.StepTimeout:
+		return fmt.Errorf("STEP_BUDGET %v must be at least twice STEP_TIMEOUT %v", c.StepBudget, c.StepTimeout)
+	case c.RetryInitialInterval <= 0 || c.RetryMaxInterval < c.RetryInitialInterval:
+		return fmt.Errorf("RETRY_INITIAL_INTERVAL must be > 0 and RETRY_MAX_INTERVAL at least as long")
+	case c.ShippingStallAfter <= 0:
+		return fmt.Errorf("SHIPPING_STALL_AFTER must be > 0")
 	case c.MaxDispatchAttempts < 1 || c.MaxShippingAttempts < 1:
 		return fmt.Errorf("MAX_DISPATCH_ATTEMPTS and MAX_SHIPPING_ATTEMPTS must be at least 1")
 	}
@@ -61,12 +82,14 @@ func (c Config) Validate() error {
 // worker restarted with other values never changes a running order's
 // history.
 type Settings struct {
-	AutoApproveAfter     time.Duration `json:"auto_approve_after"`
-	ManualReviewDeadline time.Duration `json:"manual_review_deadline"`
-	StepTimeout          time.Duration `json:"step_timeout"`
-	MaxDispatchAttempts  int           `json:"max_dispatch_attempts"`
-	MaxShippingAttempts  int           `json:"max_shipping_attempts"`
-	ShippingTaskQueue    string        `json:"shipping_task_queue"`
+	AutoApproveAfter     time.Duration       `json:"auto_approve_after"`
+	ManualReviewDeadline time.Duration       `json:"manual_review_deadline"`
+	StepTimeout          time.Duration       `json:"step_timeout"`
+	MaxDispatchAttempts  int                 `json:"max_dispatch_attempts"`
+	MaxShippingAttempts  int                 `json:"max_shipping_attempts"`
+	ShippingTaskQueue    string              `json:"shipping_task_queue"`
+	Retry                contracts.StepRetry `json:"retry"`
+	ShippingStallAfter   time.Duration       `json:"shipping_stall_after"`
 }
 
 // Settings extracts the workflow settings.
@@ -78,5 +101,7 @@ func (c Config) Settings() Settings {
 		MaxDispatchAttempts:  c.MaxDispatchAttempts,
 		MaxShippingAttempts:  c.MaxShippingAttempts,
 		ShippingTaskQueue:    c.ShippingTaskQueue,
+		Retry:                contracts.StepRetry{Budget: c.StepBudget, InitialInterval: c.RetryInitialInterval, MaxInterval: c.RetryMaxInterval},
+		ShippingStallAfter:   c.ShippingStallAfter,
 	}
 }

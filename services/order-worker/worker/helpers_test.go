@@ -112,22 +112,24 @@ func (in infra) payment(t *testing.T, paymentID string) (orderID, status string,
 }
 
 // testCarrier refuses packages for a zip code during the first N shipping
-// attempts (failZips[zip] = N) and remembers where it dispatched.
+// attempts (failZips[zip] = N) and remembers where it dispatched; like a
+// real carrier it takes one parcel per idempotency key.
 type testCarrier struct {
 	failZips map[string]int
+	shipping.MemoryCarrier
 
 	mu         sync.Mutex
 	dispatched []contracts.Address
 }
 
-func (c *testCarrier) Dispatch(ctx context.Context, in shipping.StepInput) (shipping.Dispatch, error) {
-	if in.ShippingAttempt <= c.failZips[in.Address.ZipCode] {
+func (c *testCarrier) Dispatch(ctx context.Context, s shipping.Shipment) (shipping.Dispatch, error) {
+	if s.ShippingAttempt <= c.failZips[s.Address.ZipCode] {
 		return shipping.Dispatch{}, errCarrierRefused
 	}
 	c.mu.Lock()
-	c.dispatched = append(c.dispatched, in.Address)
+	c.dispatched = append(c.dispatched, s.Address)
 	c.mu.Unlock()
-	return shipping.SimulatedCarrier{}.Dispatch(ctx, in)
+	return c.MemoryCarrier.Dispatch(ctx, s)
 }
 
 func (c *testCarrier) addresses() []contracts.Address {

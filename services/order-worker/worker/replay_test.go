@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,7 +22,7 @@ import (
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
-var record = flag.Bool("record", false, "rewrite testdata/*.json with histories recorded from fresh runs")
+var record = flag.Bool("record", false, "store histories recorded from fresh runs in testdata/v<CurrentVersion>/ (never over an existing file)")
 
 // replayer replays order and shipping histories with the current code: a
 // change that makes workflow code take another path fails it.
@@ -32,15 +33,21 @@ func replayer() tworker.WorkflowReplayer {
 	return r
 }
 
-// TestReplayRecordedHistories replays the committed histories (recorded
-// from real runs by TestRecordHistories -record).
+// TestReplayRecordedHistories replays the committed histories of every
+// released workflow version (testdata/v<N>/, recorded from real runs by
+// TestRecordHistories -record): orders started on any of them must go on
+// the same way on the current code.
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 3 {
-		t.Fatalf("found %d recorded histories in testdata, want happy, cancelled-with-refund and dispatch-retry", len(files))
+	var files []string
+	for v := 0; v <= CurrentVersion; v++ {
+		got, err := filepath.Glob(filepath.Join("testdata", fmt.Sprintf("v%d", v), "*.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) < 3 {
+			t.Fatalf("found %d recorded histories for workflow version %d, want happy, cancelled-with-refund and dispatch-retry", len(got), v)
+		}
+		files = append(files, got...)
 	}
 	r := replayer()
 	for _, f := range files {
@@ -64,8 +71,8 @@ func TestRecordHistories(t *testing.T) {
 		if during != nil {
 			during()
 		}
-		var st contracts.OrderStatus
-		if err := wr.Get(ctx, &st); err != nil {
+		st, err := finalStatus(ctx, wr)
+		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		return st
@@ -132,7 +139,19 @@ func TestRecordHistories(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join("testdata", name+".json"), b, 0o644); err != nil {
+			dir := filepath.Join("testdata", fmt.Sprintf("v%d", CurrentVersion))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// O_EXCL: a released history is never overwritten.
+			f, err := os.OpenFile(filepath.Join(dir, name+".json"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				t.Fatalf("record %s: %v", name, err)
+			}
+			if _, err := f.Write(b); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
 				t.Fatal(err)
 			}
 		}

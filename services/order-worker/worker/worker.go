@@ -33,9 +33,7 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, pool *pgxpool.P
 	log.Info("order worker starting", "task_queue", cfg.OrdersTaskQueue, "step_timeout", cfg.StepTimeout,
 		"fault_fail_rate", cfg.Faults.FailRate, "fault_hang_rate", cfg.Faults.HangRate, "fault_seed", inj.Seed())
 	w := tworker.New(c, cfg.OrdersTaskQueue, tworker.Options{
-		// Every activity is a local activity: no activity task polling.
-		LocalActivityWorkerOnly: true,
-		WorkerStopTimeout:       cfg.Shutdown.Timeout,
+		WorkerStopTimeout: cfg.Shutdown.Timeout,
 	})
 	Register(w, cfg.Settings(), &Activities{Pool: pool, JS: js, Faults: inj, Log: log})
 	if err := w.Start(); err != nil {

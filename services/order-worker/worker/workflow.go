@@ -1,10 +1,8 @@
 package worker
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 	"time"
 
@@ -12,20 +10,33 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	v0 "github.com/orderflow/orderflow/services/order-worker/worker/v0"
 	"github.com/orderflow/orderflow/shared/contracts"
-	"github.com/orderflow/orderflow/shared/faults/retry"
 	"github.com/orderflow/orderflow/shared/logging"
+	stepx "github.com/orderflow/orderflow/shared/step"
 )
 
-// shippingSteps are the child's steps, in order.
-var shippingSteps = []contracts.Step{contracts.StepPreparePackage, contracts.StepDispatchCarrier, contracts.StepMarkShipped}
+// Workflow versions (workflow.GetVersion). A change that alters the
+// commands of a running order adds a version here and keeps the old path.
+const (
+	// changeDurable marks orders whose steps and events are Temporal
+	// activities. Histories without the marker run v0 (local activities).
+	changeDurable  = "durable-activities"
+	versionDurable = 1
+	// CurrentVersion names the testdata directory new histories go to.
+	CurrentVersion = versionDurable
+)
+
+// ErrTypeOrderFailed is the failure type of an order that ended failed: the
+// workflow fails with it (Failed in Temporal), after its terminal event.
+const ErrTypeOrderFailed = "OrderFailed"
 
 // maxSignalRecords bounds OrderStatus.Signals so a client cannot grow the
 // status (and every event snapshot) without limit.
 const maxSignalRecords = 50
 
-// acts is a nil receiver: local activities are looked up by method name in
-// the worker's registry, which holds the real *Activities.
+// acts is a nil receiver: activities are named by method, and the worker's
+// registry holds the real *Activities.
 var acts *Activities
 
 // Workflows holds the worker's settings; OrderWorkflow records them at start.
@@ -35,7 +46,7 @@ type Workflows struct {
 
 // order is the state of one OrderWorkflow run. Workflow code is single
 // threaded (coroutines switch only when blocked), so the signal and
-// publisher goroutines share it without locks.
+// publisher coroutines share it without locks.
 type order struct {
 	ctx workflow.Context
 	set Settings
@@ -43,46 +54,33 @@ type order struct {
 	st  contracts.OrderStatus
 	log log.Logger
 
-	seq    int64
-	outbox []contracts.Event
+	outbox
+	visibility
 
 	seen       map[string]bool
 	anonSignal int
 	approved   bool
 	approvedBy string
 	cancel     *contracts.SignalPayload // accepted cancel not yet acted on
-	charging   bool                     // a charge was attempted: cancel must refund
+	// compensations run in reverse order when the order ends cancelled or
+	// failed; a step registers its own before it is scheduled.
+	compensations []func() error
 
-	// shipping
-	child          *child
-	shipBase       map[contracts.Step]int
-	reportSeq      int
-	errSeen        map[string]bool
-	forwarded      map[string]forwardedSignal
-	forwardOrder   []string // command IDs in arrival order: maps iterate randomly
-	dispatchFailed map[int]bool
-}
-
-type child struct {
-	attempt int
-	fut     workflow.ChildWorkflowFuture
-	started bool
-	pending []forwardedSignal
-}
-
-type forwardedSignal struct {
-	signal  string
-	payload contracts.SignalPayload
+	shipment
 }
 
 // errCancelled ends run when the order was cancelled (not a failure of the
 // workflow: the order reached a terminal state).
 var errCancelled = errors.New("order cancelled")
 
-// OrderWorkflow runs one order from receipt to a terminal state (shipped,
-// cancelled or failed). Every transition publishes one event with the
-// order's snapshot; the status query returns the same snapshot live.
+// OrderWorkflow runs one order from receipt to a terminal state: shipped and
+// cancelled complete the workflow, failed fails it (ErrTypeOrderFailed, the
+// final status in its details). Every transition publishes one event with
+// the order's snapshot; the status query returns the same snapshot live.
 func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput) (contracts.OrderStatus, error) {
+	if workflow.GetVersion(ctx, changeDurable, workflow.DefaultVersion, versionDurable) == workflow.DefaultVersion {
+		return v0.OrderWorkflow(ctx, in, w.Settings.v0())
+	}
 	// A cancellation requested through Temporal (UI, CLI) is handled like
 	// the cancel signal, with the same rules and compensation, so the order
 	// still ends in a terminal state with its events: the lifecycle runs on
@@ -93,8 +91,8 @@ func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput)
 	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return w.Settings }).Get(&set); err != nil {
 		return contracts.OrderStatus{}, fmt.Errorf("record settings: %w", err)
 	}
+	set.Retry = stepx.WithDefaults(set.Retry)
 	info := workflow.GetInfo(ctx)
-	now := workflow.Now(ctx)
 	if in.AcceptedAt.IsZero() {
 		in.AcceptedAt = info.WorkflowStartTime
 	}
@@ -116,13 +114,12 @@ func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput)
 				PaymentID: in.PaymentID, AmountCents: contracts.TotalCents(in.Items), Status: PaymentStatusPending,
 			},
 			AcceptedAt: in.AcceptedAt,
-			UpdatedAt:  now,
+			UpdatedAt:  workflow.Now(ctx),
 		},
-		log:            log.With(workflow.GetLogger(ctx), logging.KeyOrderID, in.OrderID, logging.KeyWorkflowID, info.WorkflowExecution.ID),
-		seen:           map[string]bool{},
-		forwarded:      map[string]forwardedSignal{},
-		dispatchFailed: map[int]bool{},
+		log:  log.With(workflow.GetLogger(ctx), logging.KeyOrderID, in.OrderID, logging.KeyWorkflowID, info.WorkflowExecution.ID),
+		seen: map[string]bool{},
 	}
+	o.shipment.init()
 	if err := workflow.SetQueryHandler(ctx, contracts.QueryStatus, func() (contracts.OrderStatus, error) { return o.st, nil }); err != nil {
 		return o.st, fmt.Errorf("register status query: %w", err)
 	}
@@ -140,27 +137,32 @@ func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput)
 		err = nil
 	}
 	// Every event is published before the workflow completes.
-	if werr := workflow.Await(ctx, func() bool { return len(o.outbox) == 0 }); werr != nil && err == nil {
+	if werr := workflow.Await(ctx, func() bool { return o.outbox.empty() }); werr != nil && err == nil {
 		err = werr
 	}
 	o.log.Info("order finished", "state", o.st.State, "failure_reason", o.st.FailureReason)
+	if err == nil && o.st.State == contracts.StateFailed {
+		err = temporal.NewApplicationErrorWithOptions(o.st.FailureReason, ErrTypeOrderFailed,
+			temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{o.st}})
+	}
 	return o.st, err
 }
 
+// run is the business process, step by step.
 func (o *order) run() error {
 	ctx := o.ctx
-	stepIn := func(attempt int) any { return StepInput{OrderID: o.in.OrderID, Attempt: attempt, Items: o.in.Items} }
+	stepIn := StepInput{OrderID: o.in.OrderID, Items: o.in.Items}
 
 	// 1. Receive.
-	if err := o.step(contracts.StepReceive, acts.ReceiveOrder, stepIn, nil); err != nil {
+	var res StepResult
+	if err := o.step(contracts.StepReceive, acts.ReceiveOrder, stepIn, &res, &res.Attempt); err != nil {
 		return o.afterStepError(err)
 	}
 	o.transition(contracts.StateReceived, contracts.EventReceived, nil)
 
 	// 2. Validate: invalid items fail the order for good.
-	if err := o.step(contracts.StepValidate, acts.ValidateOrder, stepIn, nil); err != nil {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == ErrTypeInvalidOrder {
+	if err := o.step(contracts.StepValidate, acts.ValidateOrder, stepIn, &res, &res.Attempt); err != nil {
+		if appErr, ok := stepx.NonRetryable(err); ok && appErr.Type() == ErrTypeInvalidOrder {
 			o.st.FailureReason = appErr.Message()
 			o.emit(contracts.EventValidationFailed, map[string]string{"reason": appErr.Message()})
 			return o.fail(appErr.Message())
@@ -173,7 +175,7 @@ func (o *order) run() error {
 	}
 
 	// 3. Manual review.
-	o.st.Step = contracts.StepManualReview
+	o.setStep(contracts.StepManualReview)
 	o.transition(contracts.StateAwaitingApproval, contracts.EventAwaitingApproval, nil)
 	if !o.approved && o.cancel == nil {
 		window := o.set.AutoApproveAfter
@@ -199,17 +201,14 @@ func (o *order) run() error {
 	}
 	o.transition(contracts.StateApproved, contracts.EventApproved, map[string]string{"approved_by": o.approvedBy})
 
-	// 4. Charge. From the first attempt on, a cancel must refund.
-	o.charging = true
+	// 4. Charge. The refund is registered first: a charge attempt may commit
+	// even when the step is cancelled or fails, and the refund (or its
+	// tombstone) settles that.
+	payIn := PaymentInput{OrderID: o.in.OrderID, PaymentID: o.in.PaymentID, AmountCents: o.st.Payment.AmountCents}
+	o.compensations = append(o.compensations, o.refund)
 	var pay PaymentResult
-	payIn := func(attempt int) any {
-		return PaymentInput{OrderID: o.in.OrderID, PaymentID: o.in.PaymentID, AmountCents: o.st.Payment.AmountCents, Attempt: attempt}
-	}
-	if err := o.step(contracts.StepChargePayment, acts.ChargePayment, payIn, &pay); err != nil {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.NonRetryable() {
-			// The payment belongs to another order: nothing of ours to refund.
-			o.charging = false
+	if err := o.step(contracts.StepChargePayment, acts.ChargePayment, payIn, &pay, &pay.Attempt); err != nil {
+		if appErr, ok := stepx.NonRetryable(err); ok {
 			return o.fail("payment refused: " + appErr.Message())
 		}
 		return o.afterStepError(err)
@@ -221,14 +220,15 @@ func (o *order) run() error {
 	}
 
 	// 5-6. Ship, retrying whole shipping attempts when dispatch fails for good.
-	for attempt := 1; attempt <= o.set.MaxShippingAttempts; attempt++ {
+	failures := 0
+	for attempt := 1; ; attempt++ {
 		rep, err := o.ship(attempt)
 		if err != nil {
 			return err
 		}
 		switch rep.Outcome {
 		case contracts.ShippingShipped:
-			o.st.Step = contracts.StepMarkShipped
+			o.setStep(contracts.StepMarkShipped)
 			now := workflow.Now(ctx)
 			o.st.CompletedAt = &now
 			o.transition(contracts.StateShipped, contracts.EventShipped, nil)
@@ -238,70 +238,113 @@ func (o *order) run() error {
 				o.cancel = &contracts.SignalPayload{Reason: rep.Reason}
 			}
 			return o.cancelOrder()
-		default:
-			o.noteDispatchFailed(attempt, rep.Reason)
-			if o.cancel != nil {
-				return o.cancelOrder()
-			}
-			o.log.Warn("shipping attempt failed", "shipping_attempt", attempt, "reason", rep.Reason)
 		}
+		if o.dispatched() {
+			// The parcel is with the carrier: the next attempt only marks
+			// it shipped, it never dispatches another. Not a dispatch
+			// failure, so not bounded by MaxShippingAttempts; spaced out so
+			// a child failing again and again grows history slowly.
+			delay := min(time.Second<<min(attempt, 6), time.Minute)
+			o.log.Warn("shipping ended after dispatch; resuming", "shipping_attempt", attempt, "reason", rep.Reason, "delay", delay)
+			o.waitFor("shipping attempt " + strconv.Itoa(attempt) + " ended after dispatch (" + rep.Reason + "); resuming")
+			if err := workflow.Sleep(ctx, delay); err != nil {
+				return err
+			}
+			continue
+		}
+		o.noteDispatchFailed(attempt, rep.Reason)
+		if o.cancel != nil {
+			return o.cancelOrder()
+		}
+		if failures++; failures >= o.set.MaxShippingAttempts {
+			return o.fail(fmt.Sprintf("dispatch failed in %d shipping attempts: %s", failures, o.st.Shipping.LastFailure))
+		}
+		o.log.Warn("shipping attempt failed", "shipping_attempt", attempt, "reason", rep.Reason)
 	}
-	return o.fail(fmt.Sprintf("dispatch failed in %d shipping attempts: %s", o.set.MaxShippingAttempts, o.st.Shipping.LastFailure))
 }
 
-// step runs one business step; a cancel stops it between attempts, except
-// the refund, which is what a cancel or failure needs to finish.
-func (o *order) step(name contracts.Step, activity any, arg func(int) any, result any) error {
-	o.st.Step = name
-	_, err := retry.Run(o.ctx, retry.Step{
-		Name:         name,
-		Timeout:      o.set.StepTimeout,
-		FirstAttempt: o.st.Attempts[name] + 1,
-		Stop:         func() bool { return o.cancel != nil && name != contracts.StepRefundPayment },
-		OnAttempt:    func(attempt int) { o.st.Attempts[name] = attempt },
-		OnError:      func(attempt int, err error) { o.recordError(name, attempt, retry.Message(err), workflow.Now(o.ctx)) },
-		Logger:       o.log,
+// step runs one business step as an activity. A cancel stops it (the
+// attempt in flight settles first), except the refund, which is what a
+// cancel or failure needs to finish. attempt points into result at the
+// attempt number the activity returns.
+func (o *order) step(name contracts.Step, activity, arg, result any, attempt *int) error {
+	o.setStep(name)
+	err := stepx.Run(o.ctx, stepx.Options{Name: name, Timeout: o.set.StepTimeout, Retry: o.set.Retry}, stepx.Hooks{
+		Cancel: func() bool { return o.cancel != nil && name != contracts.StepRefundPayment },
+		OverBudget: func(err error) {
+			o.recordError(name, o.st.Attempts[name], "over its "+o.set.Retry.Budget.String()+" budget: "+stepx.Message(err))
+			o.waitFor(fmt.Sprintf("%s: retrying for over %s, last error: %s", name, o.set.Retry.Budget, stepx.Message(err)))
+		},
 	}, activity, arg, result)
+	o.waitFor("")
+	if err == nil {
+		o.st.Attempts[name] += *attempt
+		return nil
+	}
+	o.st.Attempts[name]++
+	if !errors.Is(err, stepx.ErrCancelled) {
+		o.recordError(name, o.st.Attempts[name], stepx.Message(err))
+	}
 	return err
 }
 
 func (o *order) afterStepError(err error) error {
-	if errors.Is(err, retry.ErrStopped) {
+	if errors.Is(err, stepx.ErrCancelled) {
 		return o.cancelOrder()
+	}
+	if appErr, ok := stepx.NonRetryable(err); ok {
+		return o.fail(string(o.st.Step) + " failed for good: " + appErr.Message())
 	}
 	return err
 }
 
-func (o *order) recordError(step contracts.Step, attempt int, msg string, at time.Time) {
-	o.st.RecentErrors = append(o.st.RecentErrors, contracts.StepError{Step: step, Attempt: attempt, Error: msg, At: at})
-	if n := len(o.st.RecentErrors); n > contracts.MaxRecentErrors {
-		o.st.RecentErrors = o.st.RecentErrors[n-contracts.MaxRecentErrors:]
-	}
+func (o *order) recordError(step contracts.Step, attempt int, msg string) {
+	o.st.RecentErrors = appendBounded(o.st.RecentErrors,
+		contracts.StepError{Step: step, Attempt: attempt, Error: msg, At: workflow.Now(o.ctx)})
 }
 
-// refund compensates a charge. It is never stopped: it is what a cancel or
-// failure needs to finish.
-func (o *order) refund() error {
-	if !o.charging {
-		return nil
+// appendBounded appends e, keeping the newest MaxRecentErrors.
+func appendBounded(errs []contracts.StepError, e ...contracts.StepError) []contracts.StepError {
+	errs = append(errs, e...)
+	if n := len(errs); n > contracts.MaxRecentErrors {
+		errs = errs[n-contracts.MaxRecentErrors:]
 	}
+	return errs
+}
+
+// waitFor sets what the order is waiting for ("" when it moves again).
+func (o *order) waitFor(what string) {
+	if o.st.WaitingFor == what {
+		return
+	}
+	if what != "" {
+		o.log.Warn("order waiting", "waiting_for", what)
+	}
+	o.st.WaitingFor = what
+	o.visible()
+}
+
+// refund compensates a charge. It is never stopped, and retried until the
+// database answers: a cancel or failure needs it to finish.
+func (o *order) refund() error {
 	var pay PaymentResult
-	err := o.step(contracts.StepRefundPayment, acts.RefundPayment, func(attempt int) any {
-		return PaymentInput{OrderID: o.in.OrderID, PaymentID: o.in.PaymentID, AmountCents: o.st.Payment.AmountCents, Attempt: attempt}
-	}, &pay)
-	if err != nil {
+	payIn := PaymentInput{OrderID: o.in.OrderID, PaymentID: o.in.PaymentID, AmountCents: o.st.Payment.AmountCents}
+	if err := o.step(contracts.StepRefundPayment, acts.RefundPayment, payIn, &pay, &pay.Attempt); err != nil {
 		return err
 	}
-	o.charging = false
-	if pay.Status != PaymentStatusRefunded {
-		o.log.Info("nothing to refund: the payment was never charged")
-		return nil
+	switch pay.Status {
+	case PaymentStatusRefunded:
+		o.st.Payment.Status, o.st.Payment.RefundedAt = PaymentStatusRefunded, pay.RefundedAt
+		if pay.ChargedAt != nil && o.st.Payment.ChargedAt == nil {
+			o.st.Payment.ChargedAt = pay.ChargedAt
+		}
+		o.emit(contracts.EventPaymentRefunded, nil)
+	case PaymentStatusVoided:
+		o.log.Info("nothing to refund: no charge committed; the payment is voided")
+		o.st.Payment.Status = PaymentStatusVoided
+	default:
+		o.log.Info("nothing to refund: the payment_id belongs to another order")
 	}
-	o.st.Payment.Status, o.st.Payment.RefundedAt = PaymentStatusRefunded, pay.RefundedAt
-	if pay.ChargedAt != nil && o.st.Payment.ChargedAt == nil {
-		o.st.Payment.ChargedAt = pay.ChargedAt
-	}
-	o.emit(contracts.EventPaymentRefunded, nil)
 	return nil
 }
 
@@ -311,28 +354,31 @@ func (o *order) cancelOrder() error {
 		reason = "cancelled: " + o.cancel.Reason
 	}
 	o.log.Info("cancelling order", logging.KeyStep, o.st.Step, "reason", reason)
-	if err := o.end(contracts.StateCancelled, contracts.EventCancelled, reason); err != nil {
-		return err
-	}
+	o.end(contracts.StateCancelled, contracts.EventCancelled, reason)
 	return errCancelled
 }
 
 func (o *order) fail(reason string) error {
 	o.log.Warn("order failed", logging.KeyStep, o.st.Step, "reason", reason)
-	return o.end(contracts.StateFailed, contracts.EventFailed, reason)
+	o.end(contracts.StateFailed, contracts.EventFailed, reason)
+	return nil
 }
 
-// end compensates (refunds a charge) and moves the order to a terminal
-// state with its reason.
-func (o *order) end(state contracts.OrderState, t contracts.EventType, reason string) error {
-	if err := o.refund(); err != nil {
-		return err
+// end runs the compensations (newest first) and moves the order to its
+// terminal state with the reason. A compensation that cannot finish is
+// named in the reason: the order still ends, with its terminal event.
+func (o *order) end(state contracts.OrderState, t contracts.EventType, reason string) {
+	for i := len(o.compensations) - 1; i >= 0; i-- {
+		if err := o.compensations[i](); err != nil {
+			o.log.Error("compensation failed", logging.Err(err))
+			reason += "; compensation failed: " + stepx.Message(err)
+		}
 	}
+	o.compensations = nil
 	o.st.FailureReason = reason
 	now := workflow.Now(o.ctx)
 	o.st.CompletedAt = &now
 	o.transition(state, t, map[string]string{"reason": reason})
-	return nil
 }
 
 // transition moves the order to state and publishes its event.
@@ -340,218 +386,19 @@ func (o *order) transition(state contracts.OrderState, t contracts.EventType, da
 	o.log.Info("order transition", "from", o.st.State, "to", state, "event", t, logging.KeyStep, o.st.Step)
 	o.st.State = state
 	o.emit(t, data)
+	o.visible()
 }
 
-// emit queues one event with the next sequence number and a copy of the
-// snapshot. Only this workflow assigns seq, so it is gap-free per order.
-func (o *order) emit(t contracts.EventType, data any) {
-	now := workflow.Now(o.ctx)
-	o.st.UpdatedAt = now
-	o.seq++
-	e := contracts.Event{
-		ID:            contracts.EventID(o.in.OrderID, o.seq),
-		SchemaVersion: contracts.EventSchemaVersion,
-		Type:          t,
-		OrderID:       o.in.OrderID,
-		Seq:           o.seq,
-		Time:          now,
-		WorkflowID:    o.st.WorkflowID,
-		Order:         snapshot(o.st),
-	}
-	if data != nil {
-		// encoding/json sorts map keys and has no other source of
-		// nondeterminism for plain data: workflowcheck flags it only
-		// because its reflection cache may allocate.
-		b, err := json.Marshal(data) //workflowcheck:ignore
-		if err == nil {
-			e.Data = b
-		}
-	}
-	o.outbox = append(o.outbox, e)
+// setStep records the step the order is at.
+func (o *order) setStep(s contracts.Step) {
+	o.st.Step = s
+	o.visible()
 }
 
-// snapshot deep-copies the status: local activity arguments are passed by
-// reference, and the status keeps changing after the event is queued.
-func snapshot(s contracts.OrderStatus) contracts.OrderStatus {
-	c := s
-	c.Attempts = maps.Clone(s.Attempts)
-	c.RecentErrors = append([]contracts.StepError{}, s.RecentErrors...)
-	c.Items = append([]contracts.Item(nil), s.Items...)
-	c.Signals = append([]contracts.SignalRecord(nil), s.Signals...)
-	if s.Shipping != nil {
-		sh := *s.Shipping
-		c.Shipping = &sh
+// v0 converts the settings for orders still on v0.
+func (s Settings) v0() v0.Settings {
+	return v0.Settings{
+		AutoApproveAfter: s.AutoApproveAfter, ManualReviewDeadline: s.ManualReviewDeadline, StepTimeout: s.StepTimeout,
+		MaxDispatchAttempts: s.MaxDispatchAttempts, MaxShippingAttempts: s.MaxShippingAttempts, ShippingTaskQueue: s.ShippingTaskQueue,
 	}
-	return c
-}
-
-// publishEvents publishes queued events one at a time, in seq order, so
-// business steps never wait for the broker. The local activity is retried
-// by the SDK without limit (backoff up to 5 s): an event may be late when
-// NATS is down, never lost, and its ID makes a repeat harmless.
-func (o *order) publishEvents(ctx workflow.Context) {
-	pctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 5 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    100 * time.Millisecond,
-			BackoffCoefficient: 2,
-			MaximumInterval:    5 * time.Second,
-		},
-	})
-	for {
-		if err := workflow.Await(ctx, func() bool { return len(o.outbox) > 0 }); err != nil {
-			return
-		}
-		e := o.outbox[0]
-		if err := workflow.ExecuteLocalActivity(pctx, acts.PublishEvent, e).Get(ctx, nil); err != nil {
-			o.log.Error("publish event", logging.KeyEventID, e.ID, logging.Err(err))
-			return
-		}
-		o.outbox = o.outbox[1:]
-	}
-}
-
-// ship runs one shipping attempt as a child workflow and returns its report.
-func (o *order) ship(attempt int) (contracts.ShippingReport, error) {
-	ctx := o.ctx
-	id := contracts.ShippingWorkflowID(o.in.OrderID, attempt)
-	o.shipBase = map[contracts.Step]int{}
-	for _, s := range shippingSteps {
-		o.shipBase[s] = o.st.Attempts[s]
-	}
-	o.reportSeq, o.errSeen = 0, map[string]bool{}
-	last := ""
-	if o.st.Shipping != nil {
-		last = o.st.Shipping.LastFailure
-	}
-	o.st.Shipping = &contracts.ShippingInfo{Attempt: attempt, WorkflowID: id, LastFailure: last}
-	o.st.Step = contracts.StepPreparePackage
-	o.transition(contracts.StateShipping, contracts.EventShippingStarted, map[string]any{"shipping_attempt": attempt, "workflow_id": id})
-
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:          id,
-		TaskQueue:           o.set.ShippingTaskQueue,
-		WorkflowTaskTimeout: workflow.GetInfo(ctx).WorkflowTaskTimeout,
-	})
-	o.child = &child{attempt: attempt, fut: workflow.ExecuteChildWorkflow(cctx, contracts.WorkflowShipping, contracts.ShippingInput{
-		OrderID:             o.in.OrderID,
-		ParentWorkflowID:    o.st.WorkflowID,
-		Attempt:             attempt,
-		Items:               o.in.Items,
-		Address:             o.st.Address,
-		StepTimeout:         o.set.StepTimeout,
-		MaxDispatchAttempts: o.set.MaxDispatchAttempts,
-	})}
-	defer func() { o.child = nil }()
-	if err := o.child.fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		o.log.Warn("shipping workflow did not start", "shipping_attempt", attempt, logging.Err(err))
-		return contracts.ShippingReport{Attempt: attempt, Outcome: contracts.ShippingDispatchFailed, Reason: "shipping workflow did not start: " + err.Error()}, nil
-	}
-	o.child.started = true
-	for _, f := range o.child.pending {
-		o.forward(f)
-	}
-	o.child.pending = nil
-
-	var rep contracts.ShippingReport
-	if err := o.child.fut.Get(ctx, &rep); err != nil {
-		if ctx.Err() != nil {
-			return rep, err
-		}
-		o.log.Warn("shipping workflow failed", "shipping_attempt", attempt, logging.Err(err))
-		rep = contracts.ShippingReport{Attempt: attempt, Outcome: contracts.ShippingDispatchFailed, Reason: "shipping workflow failed: " + err.Error()}
-	}
-	// The final report is cumulative: it settles whatever progress signals
-	// were not handled yet.
-	o.applyReport(rep)
-	o.settleLeftovers(rep.Outcome)
-	return rep, nil
-}
-
-// applyReport turns the child's cumulative progress into status and events.
-func (o *order) applyReport(rep contracts.ShippingReport) {
-	if o.child == nil || rep.Attempt != o.child.attempt || rep.Seq < o.reportSeq {
-		return
-	}
-	o.reportSeq = rep.Seq
-	for _, s := range shippingSteps {
-		if n := rep.Attempts[s]; n > 0 {
-			o.st.Attempts[s] = o.shipBase[s] + n
-			o.st.Step = s
-		}
-	}
-	for _, e := range rep.Errors {
-		k := string(e.Step) + "#" + strconv.Itoa(e.Attempt)
-		if !o.errSeen[k] {
-			o.errSeen[k] = true
-			o.recordError(e.Step, o.shipBase[e.Step]+e.Attempt, e.Error, e.At)
-		}
-	}
-	for _, d := range rep.Decisions {
-		f, ok := o.forwarded[d.CommandID]
-		if !ok {
-			continue
-		}
-		delete(o.forwarded, d.CommandID)
-		o.decided(f, d.Accepted, d.Reason)
-	}
-	sh := o.st.Shipping
-	if rep.PreparedAt != nil && sh.PreparedAt == nil {
-		sh.PreparedAt = rep.PreparedAt
-		o.emit(contracts.EventPackagePrepared, nil)
-	}
-	if rep.DispatchedAt != nil && sh.DispatchedAt == nil {
-		sh.DispatchedAt, sh.Carrier, sh.TrackingNumber = rep.DispatchedAt, rep.Carrier, rep.TrackingNumber
-		o.transition(contracts.StateDispatched, contracts.EventDispatched, map[string]string{"carrier": rep.Carrier, "tracking_number": rep.TrackingNumber})
-	}
-}
-
-// settleLeftovers decides forwarded signals the child ended without
-// deciding (it had already finished when they reached it).
-func (o *order) settleLeftovers(outcome string) {
-	for _, id := range o.forwardOrder {
-		f, ok := o.forwarded[id]
-		if !ok {
-			continue
-		}
-		if outcome == contracts.ShippingShipped {
-			o.decided(f, false, "carrier already dispatched")
-		} else {
-			o.decided(f, true, f.payload.Reason)
-		}
-	}
-	clear(o.forwarded)
-	o.forwardOrder = nil
-}
-
-// decided records the verdict on a signal and applies an accepted one.
-func (o *order) decided(f forwardedSignal, accepted bool, reason string) {
-	if !accepted {
-		o.reject(f.signal, f.payload, reason)
-		return
-	}
-	switch f.signal {
-	case contracts.SignalCancel:
-		o.record(f.signal, true, f.payload.Reason)
-		if o.cancel == nil {
-			p := f.payload
-			o.cancel = &p
-		}
-	case contracts.SignalUpdateAddress:
-		o.st.Address = *f.payload.Address
-		o.record(f.signal, true, "")
-		o.emit(contracts.EventAddressUpdated, f.payload.Address)
-	}
-}
-
-func (o *order) noteDispatchFailed(attempt int, reason string) {
-	if o.dispatchFailed[attempt] {
-		return
-	}
-	o.dispatchFailed[attempt] = true
-	if o.st.Shipping != nil {
-		o.st.Shipping.LastFailure = reason
-	}
-	o.log.Warn("dispatch failed", "shipping_attempt", attempt, "reason", reason)
-	o.emit(contracts.EventDispatchFailed, contracts.DispatchFailedPayload{Attempt: attempt, Reason: reason})
 }

@@ -2,63 +2,47 @@ package worker
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"strconv"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/logging"
+	stepx "github.com/orderflow/orderflow/shared/step"
 )
 
-// StepInput is the argument of every shipping step: one attempt of one step
-// of one shipping attempt.
+// StepInput is the argument of every shipping step of one shipping
+// attempt. Attempt is set by v0 workflows only (their own attempt count);
+// v1 attempts are Temporal's.
 type StepInput struct {
 	OrderID         string            `json:"order_id"`
 	ShippingAttempt int               `json:"shipping_attempt"`
-	Attempt         int               `json:"attempt"`
+	Attempt         int               `json:"attempt,omitempty"`
 	Address         contracts.Address `json:"address"`
 	Items           []contracts.Item  `json:"items"`
 }
 
 // faultKey gives each shipping attempt its own fault draws.
 func (in StepInput) faultKey() string {
-	return in.OrderID + "#" + strconv.Itoa(in.ShippingAttempt)
+	return fmt.Sprintf("%s#%d", in.OrderID, in.ShippingAttempt)
+}
+
+// StepResult is what a step returns: the attempt that succeeded.
+type StepResult struct {
+	Attempt int `json:"attempt"`
 }
 
 // Dispatch is what a carrier returns when it takes a package.
 type Dispatch struct {
+	Attempt        int    `json:"attempt"`
 	Carrier        string `json:"carrier"`
 	TrackingNumber string `json:"tracking_number"`
 }
 
-// Carrier hands a package to a carrier. It is the worker's only outside
-// party, owned here so tests can plug in a carrier that refuses some
-// addresses and the product can plug in a real one.
-type Carrier interface {
-	Dispatch(ctx context.Context, in StepInput) (Dispatch, error)
-}
-
-// SimulatedCarrier accepts every package and derives the tracking number
-// from the order and shipping attempt, so a retried dispatch returns the
-// same number (a real carrier API would be called with an idempotency key).
-type SimulatedCarrier struct{}
-
-// Dispatch implements Carrier.
-func (SimulatedCarrier) Dispatch(_ context.Context, in StepInput) (Dispatch, error) {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(in.faultKey()))
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], h.Sum64())
-	return Dispatch{Carrier: "SimPost", TrackingNumber: fmt.Sprintf("SP%X", b[:6])}, nil
-}
-
-// Activities are the shipping steps, run as local activities by
-// ShippingWorkflow. Every step first goes through the fault injector.
+// Activities are the shipping steps, run as Temporal activities on the
+// shipping task queue. Every step first goes through the fault injector.
 type Activities struct {
 	Faults  *faults.Injector
 	Carrier Carrier
@@ -66,33 +50,52 @@ type Activities struct {
 }
 
 func (a *Activities) inject(ctx context.Context, step contracts.Step, in StepInput) error {
-	if err := a.Faults.Inject(ctx, string(step), in.faultKey(), in.Attempt); err != nil {
+	attempt := in.Attempt
+	if attempt == 0 {
+		attempt = stepx.Attempt(ctx)
+	}
+	if err := a.Faults.Inject(ctx, string(step), in.faultKey(), attempt); err != nil {
 		a.Log.DebugContext(ctx, "fault injected", logging.KeyOrderID, in.OrderID, logging.KeyStep, step,
-			logging.KeyAttempt, in.Attempt, logging.KeyWorkflowID, activity.GetInfo(ctx).WorkflowExecution.ID, logging.Err(err))
+			logging.KeyAttempt, attempt, logging.KeyWorkflowID, activity.GetInfo(ctx).WorkflowExecution.ID, logging.Err(err))
 		return err
 	}
 	return nil
 }
 
 // PreparePackage picks and packs the items.
-func (a *Activities) PreparePackage(ctx context.Context, in StepInput) error {
-	return a.inject(ctx, contracts.StepPreparePackage, in)
+func (a *Activities) PreparePackage(ctx context.Context, in StepInput) (StepResult, error) {
+	if err := a.inject(ctx, contracts.StepPreparePackage, in); err != nil {
+		return StepResult{}, err
+	}
+	return StepResult{Attempt: stepx.Attempt(ctx)}, nil
 }
 
 // DispatchCarrier hands the package to the carrier: the point of no return
-// after which cancel and address changes are refused.
+// after which cancel and address changes are refused. The carrier gets the
+// order's idempotency key, the same in every attempt and shipping attempt,
+// so an order never ships a second parcel.
 func (a *Activities) DispatchCarrier(ctx context.Context, in StepInput) (Dispatch, error) {
 	if err := a.inject(ctx, contracts.StepDispatchCarrier, in); err != nil {
 		return Dispatch{}, err
 	}
-	d, err := a.Carrier.Dispatch(ctx, in)
+	d, err := a.Carrier.Dispatch(ctx, Shipment{
+		IdempotencyKey:  contracts.CarrierIdempotencyKey(in.OrderID),
+		OrderID:         in.OrderID,
+		ShippingAttempt: in.ShippingAttempt,
+		Address:         in.Address,
+		Items:           in.Items,
+	})
 	if err != nil {
 		return Dispatch{}, fmt.Errorf("carrier dispatch: %w", err)
 	}
+	d.Attempt = stepx.Attempt(ctx)
 	return d, nil
 }
 
 // MarkShipped records that the carrier has the package.
-func (a *Activities) MarkShipped(ctx context.Context, in StepInput) error {
-	return a.inject(ctx, contracts.StepMarkShipped, in)
+func (a *Activities) MarkShipped(ctx context.Context, in StepInput) (StepResult, error) {
+	if err := a.inject(ctx, contracts.StepMarkShipped, in); err != nil {
+		return StepResult{}, err
+	}
+	return StepResult{Attempt: stepx.Attempt(ctx)}, nil
 }

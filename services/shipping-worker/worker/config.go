@@ -13,6 +13,7 @@ import (
 // order start.
 type Config struct {
 	config.Log
+	config.Postgres // the simulated carrier's parcels table
 	config.Temporal
 	config.Shutdown
 	Faults faults.Config

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 	tworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -28,16 +29,14 @@ func RegisterWorkflow(r tworker.WorkflowRegistry) {
 }
 
 // RunWorker serves the shipping task queue until ctx is done.
-func RunWorker(ctx context.Context, cfg Config, c client.Client, log *slog.Logger) error {
+func RunWorker(ctx context.Context, cfg Config, c client.Client, pool *pgxpool.Pool, log *slog.Logger) error {
 	inj := faults.New(cfg.Faults)
 	log.Info("shipping worker starting", "task_queue", cfg.ShippingTaskQueue,
 		"fault_fail_rate", cfg.Faults.FailRate, "fault_hang_rate", cfg.Faults.HangRate, "fault_seed", inj.Seed())
 	w := tworker.New(c, cfg.ShippingTaskQueue, tworker.Options{
-		// Every step is a local activity: no activity task polling needed.
-		LocalActivityWorkerOnly: true,
-		WorkerStopTimeout:       cfg.Shutdown.Timeout,
+		WorkerStopTimeout: cfg.Shutdown.Timeout,
 	})
-	Register(w, &Activities{Faults: inj, Carrier: SimulatedCarrier{}, Log: log})
+	Register(w, &Activities{Faults: inj, Carrier: SimulatedCarrier{Pool: pool}, Log: log})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start shipping worker: %w", err)
 	}

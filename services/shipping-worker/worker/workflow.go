@@ -8,9 +8,10 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
 
+	v0 "github.com/orderflow/orderflow/services/shipping-worker/worker/v0"
 	"github.com/orderflow/orderflow/shared/contracts"
-	"github.com/orderflow/orderflow/shared/faults/retry"
 	"github.com/orderflow/orderflow/shared/logging"
+	stepx "github.com/orderflow/orderflow/shared/step"
 )
 
 // Defaults used when the parent leaves a setting at zero.
@@ -19,8 +20,14 @@ const (
 	DefaultMaxDispatchAttempts = 10
 )
 
-// acts is a nil receiver: local activities are looked up by method name in
-// the worker's registry, which holds the real *Activities.
+// Workflow versions; see OrderWorkflow's.
+const (
+	changeDurable  = "durable-activities"
+	versionDurable = 1
+)
+
+// acts is a nil receiver: activities are named by method, and the worker's
+// registry holds the real *Activities.
 var acts *Activities
 
 // shipping is the state of one ShippingWorkflow run.
@@ -31,7 +38,7 @@ type shipping struct {
 	log  log.Logger
 	seen map[string]bool
 
-	// dispatching is true while dispatch attempts run: a cancel or address
+	// dispatching is true while the dispatch step runs: a cancel or address
 	// change then waits (pending) until the attempt in flight has settled,
 	// because only its outcome says whether the carrier took the package.
 	dispatching bool
@@ -53,14 +60,19 @@ type forwarded struct {
 // dispatch is the point of no return and only the child knows whether it
 // has happened; it reports progress and decisions to the parent, which
 // publishes the events. A dispatch that fails for good is signalled to the
-// parent (dispatch-failed) and ends the child.
+// parent (dispatch-failed) and ends the child. Given a parcel an earlier
+// attempt dispatched, it only marks the order shipped.
 func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contracts.ShippingReport, error) {
+	if workflow.GetVersion(ctx, changeDurable, workflow.DefaultVersion, versionDurable) == workflow.DefaultVersion {
+		return v0.ShippingWorkflow(ctx, in)
+	}
 	if in.StepTimeout <= 0 {
 		in.StepTimeout = DefaultStepTimeout
 	}
 	if in.MaxDispatchAttempts <= 0 {
 		in.MaxDispatchAttempts = DefaultMaxDispatchAttempts
 	}
+	in.Retry = stepx.WithDefaults(in.Retry)
 	info := workflow.GetInfo(ctx)
 	s := &shipping{
 		ctx:  ctx,
@@ -73,14 +85,37 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 		return s.rep, fmt.Errorf("register status query: %w", err)
 	}
 	workflow.Go(ctx, s.receiveSignals)
-	s.log.Info("shipping started", "shipping_attempt", in.Attempt)
+	s.log.Info("shipping started", "shipping_attempt", in.Attempt, "resuming", in.Dispatched != nil)
 
-	// Prepare: a cancel or address change is accepted at once.
-	if _, err := retry.Run(ctx, s.step(contracts.StepPreparePackage, 0), acts.PreparePackage, s.arg, nil); err != nil {
-		if errors.Is(err, retry.ErrStopped) {
-			return s.finish(ctx, contracts.ShippingCancelled, "cancelled before the package was prepared")
-		}
+	if p := in.Dispatched; p != nil {
+		s.dispatched = true
+		s.rep.DispatchedAt, s.rep.Carrier, s.rep.TrackingNumber = &p.DispatchedAt, p.Carrier, p.TrackingNumber
+	} else if rep, done, err := s.prepareAndDispatch(); done || err != nil {
+		return rep, err
+	}
+
+	// Mark shipped: past the point of no return, nothing stops it.
+	var res StepResult
+	if err := s.run(contracts.StepMarkShipped, 0, acts.MarkShipped, nil, &res, &res.Attempt); err != nil {
 		return s.rep, err
+	}
+	now := workflow.Now(ctx)
+	s.rep.ShippedAt = &now
+	return s.finish(ctx, contracts.ShippingShipped, "")
+}
+
+// prepareAndDispatch runs the steps up to the point of no return; done
+// means the child has ended (cancelled or dispatch failed) with rep.
+func (s *shipping) prepareAndDispatch() (rep contracts.ShippingReport, done bool, err error) {
+	ctx := s.ctx
+	// Prepare: a cancel or address change is accepted at once.
+	var res StepResult
+	if err := s.run(contracts.StepPreparePackage, 0, acts.PreparePackage, func() bool { return s.cancelled }, &res, &res.Attempt); err != nil {
+		if errors.Is(err, stepx.ErrCancelled) {
+			rep, err := s.finish(ctx, contracts.ShippingCancelled, "cancelled before the package was prepared")
+			return rep, true, err
+		}
+		return s.rep, true, err
 	}
 	now := workflow.Now(ctx)
 	s.rep.PreparedAt = &now
@@ -89,74 +124,91 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 	// the latest with dispatch, and a round trip per order is saved.
 	s.report()
 	if s.cancelled {
-		return s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
+		rep, err := s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
+		return rep, true, err
 	}
 
-	// Dispatch: signals arriving now are settled between attempts.
-	s.dispatching = true
-	var d Dispatch
-	_, err := retry.Run(ctx, s.step(contracts.StepDispatchCarrier, in.MaxDispatchAttempts), acts.DispatchCarrier, s.arg, &d)
-	s.dispatching = false
-	switch {
-	case err == nil:
-		now := workflow.Now(ctx)
-		s.dispatched = true
-		s.rep.DispatchedAt, s.rep.Carrier, s.rep.TrackingNumber = &now, d.Carrier, d.TrackingNumber
-		s.log.Info("carrier dispatched", "carrier", d.Carrier, "tracking_number", d.TrackingNumber)
-		s.settlePending() // too late for anything pending now
-		// Flushed: dispatch is the point of no return, the parent must
-		// show it (and refuse a cancel itself) as soon as possible.
-		s.report()
-		s.flush(ctx)
-	case errors.Is(err, retry.ErrStopped):
-		return s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
-	case errors.Is(err, retry.ErrExhausted):
-		s.settlePending()
-		if s.cancelled {
-			return s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
-		}
-		reason := retry.Message(err)
-		s.log.Warn("dispatch failed for good", logging.KeyStep, contracts.StepDispatchCarrier, logging.Err(err))
-		f := workflow.SignalExternalWorkflow(ctx, in.ParentWorkflowID, "", contracts.SignalDispatchFailed,
-			contracts.DispatchFailedPayload{Attempt: in.Attempt, Reason: reason})
-		if err := f.Get(ctx, nil); err != nil {
-			s.log.Warn("signal dispatch-failed to parent", logging.Err(err))
-		}
-		return s.finish(ctx, contracts.ShippingDispatchFailed, reason)
-	default:
-		return s.rep, err
-	}
-
-	// Mark shipped: past the point of no return, nothing stops it.
-	if _, err := retry.Run(ctx, s.step(contracts.StepMarkShipped, 0), acts.MarkShipped, s.arg, nil); err != nil {
-		return s.rep, err
-	}
-	now = workflow.Now(ctx)
-	s.rep.ShippedAt = &now
-	return s.finish(ctx, contracts.ShippingShipped, "")
-}
-
-func (s *shipping) arg(attempt int) any {
-	return StepInput{OrderID: s.in.OrderID, ShippingAttempt: s.in.Attempt, Attempt: attempt, Address: s.rep.Address, Items: s.in.Items}
-}
-
-func (s *shipping) step(name contracts.Step, maxAttempts int) retry.Step {
-	return retry.Step{
-		Name:        name,
-		Timeout:     s.in.StepTimeout,
-		MaxAttempts: maxAttempts,
-		Stop: func() bool {
-			s.settlePendingBeforeRetry()
-			return s.cancelled
-		},
-		OnAttempt: func(attempt int) { s.rep.Attempts[name] = attempt },
-		OnError: func(attempt int, err error) {
-			s.rep.Errors = append(s.rep.Errors, contracts.StepError{Step: name, Attempt: attempt, Error: retry.Message(err), At: workflow.Now(s.ctx)})
-			if n := len(s.rep.Errors); n > contracts.MaxRecentErrors {
-				s.rep.Errors = s.rep.Errors[n-contracts.MaxRecentErrors:]
+	// Dispatch: a signal arriving now stops further attempts; the attempt
+	// in flight settles, and its outcome decides the signal.
+	for {
+		s.dispatching = true
+		var d Dispatch
+		err := s.run(contracts.StepDispatchCarrier, s.in.MaxDispatchAttempts, acts.DispatchCarrier,
+			func() bool { return len(s.pending) > 0 }, &d, &d.Attempt)
+		s.dispatching = false
+		switch {
+		case err == nil:
+			now := workflow.Now(ctx)
+			s.dispatched = true
+			s.rep.DispatchedAt, s.rep.Carrier, s.rep.TrackingNumber = &now, d.Carrier, d.TrackingNumber
+			s.log.Info("carrier dispatched", "carrier", d.Carrier, "tracking_number", d.TrackingNumber)
+			s.settlePending() // too late for anything pending now
+			// Flushed: dispatch is the point of no return, the parent must
+			// show it (and refuse a cancel itself) as soon as possible.
+			s.report()
+			s.flush(ctx)
+			return s.rep, false, nil
+		case errors.Is(err, stepx.ErrCancelled):
+			// The carrier did not take the package: pending signals apply.
+			s.settlePending()
+			s.report()
+			if s.cancelled {
+				rep, err := s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
+				return rep, true, err
 			}
-		},
-		Logger: s.log,
+			continue // an address change: dispatch to the new address
+		case ctx.Err() != nil:
+			return s.rep, true, err
+		default:
+			s.settlePending()
+			if s.cancelled {
+				rep, err := s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
+				return rep, true, err
+			}
+			reason := stepx.Message(err)
+			s.log.Warn("dispatch failed for good", logging.KeyStep, contracts.StepDispatchCarrier, logging.Err(err))
+			f := workflow.SignalExternalWorkflow(ctx, s.in.ParentWorkflowID, "", contracts.SignalDispatchFailed,
+				contracts.DispatchFailedPayload{Attempt: s.in.Attempt, Reason: reason})
+			if err := f.Get(ctx, nil); err != nil {
+				s.log.Warn("signal dispatch-failed to parent", logging.Err(err))
+			}
+			rep, err := s.finish(ctx, contracts.ShippingDispatchFailed, reason)
+			return rep, true, err
+		}
+	}
+}
+
+// run executes one step; attempt points into result at the attempt number
+// the activity returns.
+func (s *shipping) run(name contracts.Step, maxAttempts int, activity any, cancel func() bool, result any, attempt *int) error {
+	arg := StepInput{OrderID: s.in.OrderID, ShippingAttempt: s.in.Attempt, Address: s.rep.Address, Items: s.in.Items}
+	err := stepx.Run(s.ctx, stepx.Options{Name: name, Timeout: s.in.StepTimeout, Retry: s.in.Retry, MaxAttempts: maxAttempts},
+		stepx.Hooks{
+			Cancel: cancel,
+			OverBudget: func(err error) {
+				s.recordError(name, "over its "+s.in.Retry.Budget.String()+" budget: "+stepx.Message(err))
+				s.report()
+			},
+		}, activity, arg, result)
+	if err == nil {
+		s.rep.Attempts[name] += *attempt
+		return nil
+	}
+	if stepx.MaxAttemptsReached(err) {
+		s.rep.Attempts[name] += maxAttempts
+	} else {
+		s.rep.Attempts[name]++
+	}
+	if !errors.Is(err, stepx.ErrCancelled) {
+		s.recordError(name, stepx.Message(err))
+	}
+	return err
+}
+
+func (s *shipping) recordError(name contracts.Step, msg string) {
+	s.rep.Errors = append(s.rep.Errors, contracts.StepError{Step: name, Attempt: s.rep.Attempts[name], Error: msg, At: workflow.Now(s.ctx)})
+	if n := len(s.rep.Errors); n > contracts.MaxRecentErrors {
+		s.rep.Errors = s.rep.Errors[n-contracts.MaxRecentErrors:]
 	}
 }
 
@@ -223,38 +275,22 @@ func (s *shipping) decide(name string, p contracts.SignalPayload, accepted bool,
 	})
 }
 
-// settlePendingBeforeRetry runs after a failed dispatch attempt: the carrier
-// has not got the package, so pending signals are accepted.
-func (s *shipping) settlePendingBeforeRetry() {
-	if len(s.pending) == 0 {
-		return
-	}
-	for _, f := range s.pending {
-		s.apply(f.signal, f.payload)
-	}
-	s.pending = nil
-	s.report()
-}
-
-// settlePending runs when dispatching has ended either way.
+// settlePending decides the signals that waited for the dispatch step:
+// refused once the carrier has the package, applied otherwise.
 func (s *shipping) settlePending() {
-	if s.dispatched {
-		for _, f := range s.pending {
-			s.decide(f.signal, f.payload, false, "carrier already dispatched")
-		}
-		s.pending = nil
-		return
-	}
 	for _, f := range s.pending {
-		s.apply(f.signal, f.payload)
+		if s.dispatched {
+			s.decide(f.signal, f.payload, false, "carrier already dispatched")
+		} else {
+			s.apply(f.signal, f.payload)
+		}
 	}
 	s.pending = nil
 }
 
 // report queues the cumulative progress for the parent. A command leaves
-// the worker only when the workflow task completes, and a task running
-// local activities stays open until they are all done, so the main flow
-// calls flush after a transition the parent should show at once.
+// the worker only when the workflow task completes, so the main flow calls
+// flush after a transition the parent must see before the child goes on.
 func (s *shipping) report() {
 	s.rep.Seq++
 	s.reports = append(s.reports, workflow.SignalExternalWorkflow(s.ctx, s.in.ParentWorkflowID, "", contracts.SignalShippingProgress, s.rep))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
@@ -20,21 +21,31 @@ import (
 	"github.com/orderflow/orderflow/shared/logging"
 )
 
+// testFaults fail half the attempts and hang none: the SDK's test
+// environment does not retry an activity that timed out (a real server
+// does), so hangs are exercised by the order worker's integration tests.
+var testFaults = faults.Config{FailRate: 0.5, Seed: 99}
+
 // recordingCarrier refuses one zip code and records every dispatch.
 type recordingCarrier struct {
 	refuseZip string
 	mu        sync.Mutex
 	calls     []contracts.Address
+	refusals  int
+	MemoryCarrier
 }
 
-func (c *recordingCarrier) Dispatch(ctx context.Context, in StepInput) (Dispatch, error) {
-	if in.Address.ZipCode == c.refuseZip {
+func (c *recordingCarrier) Dispatch(ctx context.Context, s Shipment) (Dispatch, error) {
+	if s.Address.ZipCode == c.refuseZip {
+		c.mu.Lock()
+		c.refusals++
+		c.mu.Unlock()
 		return Dispatch{}, errors.New("carrier refused the address")
 	}
 	c.mu.Lock()
-	c.calls = append(c.calls, in.Address)
+	c.calls = append(c.calls, s.Address)
 	c.mu.Unlock()
-	return SimulatedCarrier{}.Dispatch(ctx, in)
+	return c.MemoryCarrier.Dispatch(ctx, s)
 }
 
 // childTest runs ShippingWorkflow alone; its signals to the parent are
@@ -47,14 +58,15 @@ type childTest struct {
 	reports []contracts.ShippingReport
 	failed  []contracts.DispatchFailedPayload
 	onStart map[string]func()
+	started map[string]int // attempts started, by activity
 }
 
 func newChildTest(t *testing.T) *childTest {
 	log := logging.NewTo(os.Stderr, "shipping-worker-test", config.Log{Level: slog.LevelWarn})
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(log))
-	c := &childTest{t: t, env: suite.NewTestWorkflowEnvironment(), carrier: &recordingCarrier{refuseZip: "99999"}, onStart: map[string]func(){}}
-	Register(c.env, &Activities{Faults: faults.New(faults.Config{FailRate: 0.33, HangRate: 0.34, Seed: 99}), Carrier: c.carrier, Log: log})
+	c := &childTest{t: t, env: suite.NewTestWorkflowEnvironment(), carrier: &recordingCarrier{refuseZip: "99999"}, onStart: map[string]func(){}, started: map[string]int{}}
+	Register(c.env, &Activities{Faults: faults.New(testFaults), Carrier: c.carrier, Log: log})
 	c.env.OnSignalExternalWorkflow(mock.Anything, "parent-wf", "", contracts.SignalShippingProgress, mock.Anything).Return(
 		func(_, _, _ string, _ string, arg any) error {
 			c.mu.Lock()
@@ -69,7 +81,10 @@ func newChildTest(t *testing.T) *childTest {
 			c.mu.Unlock()
 			return nil
 		})
-	c.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+	c.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		c.mu.Lock()
+		c.started[info.ActivityType.Name]++
+		c.mu.Unlock()
 		if f := c.onStart[info.ActivityType.Name]; f != nil {
 			delete(c.onStart, info.ActivityType.Name)
 			f()
@@ -167,13 +182,36 @@ func TestAddressChangeDuringDispatchIsUsedByNextAttempt(t *testing.T) {
 func TestDispatchFailingForGoodSignalsParent(t *testing.T) {
 	c := newChildTest(t)
 	rep := c.run(refused)
-	if rep.Outcome != contracts.ShippingDispatchFailed || rep.Attempts[contracts.StepDispatchCarrier] != 5 {
-		t.Fatalf("outcome %s attempts %v", rep.Outcome, rep.Attempts)
+	// MaxDispatchAttempts (5) attempts, then no more.
+	if rep.Outcome != contracts.ShippingDispatchFailed || c.started["DispatchCarrier"] != 5 || c.carrier.refusals < 1 {
+		t.Fatalf("outcome %s dispatch attempts %d refusals %d", rep.Outcome, c.started["DispatchCarrier"], c.carrier.refusals)
 	}
 	if len(c.failed) != 1 || c.failed[0].Attempt != 1 || c.failed[0].Reason == "" {
 		t.Fatalf("dispatch-failed signals %+v", c.failed)
 	}
 	if len(rep.Errors) == 0 {
 		t.Fatal("no dispatch errors recorded")
+	}
+}
+
+// A shipping attempt given the parcel an earlier attempt dispatched only
+// marks it shipped: the carrier is not called again.
+func TestResumedAfterDispatchOnlyMarksShipped(t *testing.T) {
+	c := newChildTest(t)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	c.env.ExecuteWorkflow(contracts.WorkflowShipping, contracts.ShippingInput{
+		OrderID: "o1", ParentWorkflowID: "parent-wf", Attempt: 2, Address: home,
+		Items: []contracts.Item{{SKU: "A", Quantity: 1, PriceCents: 1}}, StepTimeout: 50 * time.Millisecond, MaxDispatchAttempts: 5,
+		Dispatched: &contracts.Parcel{Carrier: "SimPost", TrackingNumber: "SP1", DispatchedAt: at},
+	})
+	var rep contracts.ShippingReport
+	if err := c.env.GetWorkflowResult(&rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcome != contracts.ShippingShipped || rep.TrackingNumber != "SP1" || rep.DispatchedAt == nil || !rep.DispatchedAt.Equal(at) {
+		t.Fatalf("report %+v", rep)
+	}
+	if len(c.carrier.calls) != 0 || rep.Attempts[contracts.StepDispatchCarrier] != 0 || rep.Attempts[contracts.StepMarkShipped] < 1 {
+		t.Fatalf("carrier calls %d attempts %v", len(c.carrier.calls), rep.Attempts)
 	}
 }

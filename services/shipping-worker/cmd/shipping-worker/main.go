@@ -9,6 +9,7 @@ import (
 	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/logging"
+	"github.com/orderflow/orderflow/shared/pgxx"
 	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
@@ -20,12 +21,17 @@ func run(ctx context.Context) error {
 		return err
 	}
 	log := logging.New("shipping-worker", cfg.Log)
+	pool, err := pgxx.Open(ctx, cfg.Postgres)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
 	c, err := temporalx.Dial(ctx, cfg.Temporal, log)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := worker.RunWorker(ctx, cfg, c, log); err != nil {
+	if err := worker.RunWorker(ctx, cfg, c, pool, log); err != nil {
 		return fmt.Errorf("shipping worker: %w", err)
 	}
 	return nil
