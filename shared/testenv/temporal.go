@@ -169,6 +169,17 @@ func (s *TemporalServer) Stop() {
 	s.cmd = nil
 }
 
+// Kill ends the server with SIGKILL, as a crash would: no shutdown, the
+// SQLite file as the last commit left it. Start brings it back.
+func (s *TemporalServer) Kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	<-s.done
+	s.cmd = nil
+}
+
 // temporalBinary finds the dev server: TEMPORAL_BIN, the repository's
 // .bin/temporal (built by `make tools`), or temporal on PATH.
 func temporalBinary() (string, error) {
