@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/orderflow/orderflow/services/order-worker/worker/activityio"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/logging"
@@ -42,20 +43,11 @@ type StepResult struct {
 	Attempt int `json:"attempt"`
 }
 
-// StepInput is the argument of the receive and validate steps.
-type StepInput struct {
-	OrderID string           `json:"order_id"`
-	Attempt int              `json:"attempt"`
-	Items   []contracts.Item `json:"items"`
-}
-
-// PaymentInput is the argument of charge and refund.
-type PaymentInput struct {
-	OrderID     string `json:"order_id"`
-	PaymentID   string `json:"payment_id"`
-	AmountCents int64  `json:"amount_cents"`
-	Attempt     int    `json:"attempt"`
-}
+// Activity arguments (shared with v0, see activityio).
+type (
+	StepInput    = activityio.StepInput
+	PaymentInput = activityio.PaymentInput
+)
 
 // PaymentResult is the payment row after a charge or refund.
 type PaymentResult struct {

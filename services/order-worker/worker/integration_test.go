@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -25,8 +27,8 @@ import (
 )
 
 var (
-	loadOrders = flag.Int("orders", 200, "orders started by TestOrdersUnderFaultsThroughTemporal")
-	loadRate   = flag.Float64("rate", 10, "orders started per second by TestOrdersUnderFaultsThroughTemporal")
+	loadOrders = flag.Int("orders", 120, "orders started by TestOrdersUnderFaultsThroughTemporal")
+	loadRate   = flag.Float64("rate", 4, "orders started per second by TestOrdersUnderFaultsThroughTemporal")
 )
 
 // stack is both workers in process against a real Temporal dev server, real
@@ -35,14 +37,42 @@ type stack struct {
 	c     client.Client
 	infra infra
 	cfg   Config
+	pool  *pgxpool.Pool // the workers' pool (infra.pool unless replaced)
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
 }
 
 // startStack runs the order worker with RunWorker and the shipping worker
 // with RunWorker, or, when carrier is set, a shipping worker using carrier.
 func startStack(t *testing.T, f faults.Config, carrier shipping.Carrier) *stack {
 	t.Helper()
+	return startStackWith(t, stackOptions{faults: f, carrier: carrier})
+}
+
+// stackOptions vary the stack for outage and upgrade tests.
+type stackOptions struct {
+	faults  faults.Config
+	carrier shipping.Carrier
+	// dbURL replaces the test database (e.g. a proxy that can be cut).
+	dbURL string
+	// noShipping starts no shipping worker (startShipping does, later).
+	noShipping bool
+	tune       func(*Config)
+}
+
+func startStackWith(t *testing.T, o stackOptions) *stack {
+	t.Helper()
 	addr := testenv.Temporal(t)
 	inf := newInfra(t)
+	pool := inf.pool
+	if o.dbURL != "" {
+		var err error
+		if pool, err = pgxpool.New(context.Background(), o.dbURL); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		inf.pool = pool
+	}
 	c, err := client.Dial(client.Options{HostPort: addr, Logger: tlog.NewStructuredLogger(inf.log)})
 	if err != nil {
 		t.Fatalf("dial temporal: %v", err)
@@ -52,7 +82,7 @@ func startStack(t *testing.T, f faults.Config, carrier shipping.Carrier) *stack 
 		Temporal: config.Temporal{Address: addr, Namespace: contracts.Namespace,
 			OrdersTaskQueue: testenv.UniqueName("orders"), ShippingTaskQueue: testenv.UniqueName("shipping")},
 		Shutdown:             config.Shutdown{Timeout: 5 * time.Second},
-		Faults:               f,
+		Faults:               o.faults,
 		AutoApproveAfter:     500 * time.Millisecond,
 		ManualReviewDeadline: time.Hour,
 		StepTimeout:          250 * time.Millisecond,
@@ -63,33 +93,44 @@ func startStack(t *testing.T, f faults.Config, carrier shipping.Carrier) *stack 
 		MaxDispatchAttempts:  10,
 		MaxShippingAttempts:  3,
 	}
+	if o.tune != nil {
+		o.tune(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	s := &stack{c: c, infra: inf, cfg: cfg, pool: pool}
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := RunWorker(ctx, cfg, c, inf.pool, inf.js, inf.log); err != nil {
+	s.stop = cancel
+	s.wg.Go(func() {
+		if err := RunWorker(ctx, cfg, c, pool, inf.js, inf.log); err != nil {
 			t.Errorf("order worker: %v", err)
 		}
 	})
-	if carrier == nil {
-		scfg := shipping.Config{Temporal: cfg.Temporal, Shutdown: cfg.Shutdown, Faults: f}
-		wg.Go(func() {
-			if err := shipping.RunWorker(ctx, scfg, c, inf.pool, inf.log); err != nil {
-				t.Errorf("shipping worker: %v", err)
-			}
-		})
-	} else {
+	switch {
+	case o.noShipping:
+	case o.carrier == nil:
+		s.startShipping(t, ctx)
+	default:
 		w := tworker.New(c, cfg.ShippingTaskQueue, tworker.Options{})
-		shipping.Register(w, &shipping.Activities{Faults: faults.New(f), Carrier: carrier, Log: inf.log})
+		shipping.Register(w, &shipping.Activities{Faults: faults.New(o.faults), Carrier: o.carrier, Log: inf.log})
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(w.Stop)
 	}
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	return &stack{c: c, infra: inf, cfg: cfg}
+	t.Cleanup(func() { cancel(); s.wg.Wait() })
+	return s
+}
+
+// startShipping runs the real shipping worker until ctx ends.
+func (s *stack) startShipping(t *testing.T, ctx context.Context) {
+	scfg := shipping.Config{Temporal: s.cfg.Temporal, Shutdown: s.cfg.Shutdown, Faults: s.cfg.Faults}
+	s.wg.Go(func() {
+		if err := shipping.RunWorker(ctx, scfg, s.c, s.pool, s.infra.log); err != nil {
+			t.Errorf("shipping worker: %v", err)
+		}
+	})
 }
 
 func (s *stack) start(t *testing.T, in contracts.OrderInput) client.WorkflowRun {
@@ -131,7 +172,7 @@ func (s *stack) status(ctx context.Context, orderID string) (contracts.OrderStat
 	return st, v.Get(&st)
 }
 
-// TestOrdersUnderFaultsThroughTemporal runs -orders orders (200 by default)
+// TestOrdersUnderFaultsThroughTemporal runs -orders orders (120 by default)
 // at the original fault rates through real Temporal, arriving at -rate per
 // second, and checks every order ends in a terminal state, no payment is
 // charged twice and every order's events have consecutive sequence numbers
@@ -272,6 +313,23 @@ func TestOrdersUnderFaultsThroughTemporal(t *testing.T) {
 		if got := payments[r.in.OrderID]; got != want && (r.st.State != contracts.StateFailed || got != "voided") {
 			t.Fatalf("order %s (%s): payment %q, want %q", r.in.OrderID, r.st.State, payments[r.in.OrderID], want)
 		}
+	}
+
+	// Temporal's list finds orders by state (the OrderState search
+	// attribute); visibility is eventually consistent, so wait for it.
+	query := fmt.Sprintf("%s = 'shipped' AND TaskQueue = '%s'", contracts.SearchAttrOrderState, s.cfg.OrdersTaskQueue)
+	for {
+		resp, err := s.c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			t.Fatalf("count %q: %v", query, err)
+		}
+		if resp.GetCount() == int64(states[contracts.StateShipped]) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%q counts %d workflows, %d orders shipped", query, resp.GetCount(), states[contracts.StateShipped])
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 
 	// Events: consecutive seq per order, ending in the terminal state.

@@ -7,25 +7,19 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/orderflow/orderflow/services/shipping-worker/worker/activityio"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/logging"
 	stepx "github.com/orderflow/orderflow/shared/step"
 )
 
-// StepInput is the argument of every shipping step of one shipping
-// attempt. Attempt is set by v0 workflows only (their own attempt count);
-// v1 attempts are Temporal's.
-type StepInput struct {
-	OrderID         string            `json:"order_id"`
-	ShippingAttempt int               `json:"shipping_attempt"`
-	Attempt         int               `json:"attempt,omitempty"`
-	Address         contracts.Address `json:"address"`
-	Items           []contracts.Item  `json:"items"`
-}
+// StepInput is the argument of every shipping step (shared with v0, see
+// activityio).
+type StepInput = activityio.StepInput
 
 // faultKey gives each shipping attempt its own fault draws.
-func (in StepInput) faultKey() string {
+func faultKey(in StepInput) string {
 	return fmt.Sprintf("%s#%d", in.OrderID, in.ShippingAttempt)
 }
 
@@ -54,7 +48,7 @@ func (a *Activities) inject(ctx context.Context, step contracts.Step, in StepInp
 	if attempt == 0 {
 		attempt = stepx.Attempt(ctx)
 	}
-	if err := a.Faults.Inject(ctx, string(step), in.faultKey(), attempt); err != nil {
+	if err := a.Faults.Inject(ctx, string(step), faultKey(in), attempt); err != nil {
 		a.Log.DebugContext(ctx, "fault injected", logging.KeyOrderID, in.OrderID, logging.KeyStep, step,
 			logging.KeyAttempt, attempt, logging.KeyWorkflowID, activity.GetInfo(ctx).WorkflowExecution.ID, logging.Err(err))
 		return err

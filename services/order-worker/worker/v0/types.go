@@ -9,7 +9,7 @@ package v0
 import (
 	"time"
 
-	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/services/order-worker/worker/activityio"
 )
 
 // Settings as v0 recorded them at start (same JSON shape).
@@ -24,17 +24,8 @@ type Settings struct {
 
 // Activity arguments and results of v0, by value shape.
 type (
-	StepInput struct {
-		OrderID string           `json:"order_id"`
-		Attempt int              `json:"attempt"`
-		Items   []contracts.Item `json:"items"`
-	}
-	PaymentInput struct {
-		OrderID     string `json:"order_id"`
-		PaymentID   string `json:"payment_id"`
-		AmountCents int64  `json:"amount_cents"`
-		Attempt     int    `json:"attempt"`
-	}
+	StepInput     = activityio.StepInput
+	PaymentInput  = activityio.PaymentInput
 	PaymentResult struct {
 		Status      string     `json:"status"`
 		AmountCents int64      `json:"amount_cents"`

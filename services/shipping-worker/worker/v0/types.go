@@ -4,13 +4,7 @@
 // replayed by the current worker. Never change its commands.
 package v0
 
-import "github.com/orderflow/orderflow/shared/contracts"
+import "github.com/orderflow/orderflow/services/shipping-worker/worker/activityio"
 
-// StepInput is v0's activity argument, by value shape.
-type StepInput struct {
-	OrderID         string            `json:"order_id"`
-	ShippingAttempt int               `json:"shipping_attempt"`
-	Attempt         int               `json:"attempt"`
-	Address         contracts.Address `json:"address"`
-	Items           []contracts.Item  `json:"items"`
-}
+// StepInput is the activities' argument.
+type StepInput = activityio.StepInput
