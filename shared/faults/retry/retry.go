@@ -1,6 +1,7 @@
 // Package retry runs one business step of a workflow as a series of local
 // activities, one per attempt, retried by workflow code instead of by the
-// SDK's retry policy.
+// SDK's retry policy. Only the frozen v0 workflows use it (orders started
+// before durable activities); current code runs steps with shared/step.
 //
 // Why a loop in workflow code: under the exercise's faults (33% fail, 34%
 // hang) a step needs about three attempts. A local activity attempt costs
