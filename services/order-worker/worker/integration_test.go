@@ -27,8 +27,8 @@ import (
 )
 
 var (
-	loadOrders = flag.Int("orders", 120, "orders started by TestOrdersUnderFaultsThroughTemporal")
-	loadRate   = flag.Float64("rate", 4, "orders started per second by TestOrdersUnderFaultsThroughTemporal")
+	loadOrders = flag.Int("orders", 60, "orders started by TestOrdersUnderFaultsThroughTemporal")
+	loadRate   = flag.Float64("rate", 3, "orders started per second by TestOrdersUnderFaultsThroughTemporal")
 )
 
 // stack is both workers in process against a real Temporal dev server, real
@@ -172,7 +172,7 @@ func (s *stack) status(ctx context.Context, orderID string) (contracts.OrderStat
 	return st, v.Get(&st)
 }
 
-// TestOrdersUnderFaultsThroughTemporal runs -orders orders (120 by default)
+// TestOrdersUnderFaultsThroughTemporal runs -orders orders (60 by default)
 // at the original fault rates through real Temporal, arriving at -rate per
 // second, and checks every order ends in a terminal state, no payment is
 // charged twice and every order's events have consecutive sequence numbers

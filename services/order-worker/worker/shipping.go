@@ -117,23 +117,21 @@ func (o *order) ship(attempt int) (contracts.ShippingReport, error) {
 
 // watchChild waits for the child to end. When it makes no progress for
 // ShippingStallAfter (no shipping worker, a step far over its budget), the
-// order's status says so until progress resumes. One timer per stretch of
-// silence, so a long stall adds nothing to history.
+// order's status says so until progress resumes. A timer checks the age of
+// the last report once per period, so a healthy child costs one timer.
 func (o *order) watchChild() error {
 	ch := o.child
 	for !ch.fut.IsReady() {
-		since := ch.progress
-		moved := func() bool { return ch.fut.IsReady() || ch.progress != since }
-		ok, err := workflow.AwaitWithTimeout(o.ctx, o.set.ShippingStallAfter, moved)
-		if err != nil {
-			return err
-		}
-		if ok {
+		if wait := o.set.ShippingStallAfter - workflow.Now(o.ctx).Sub(ch.progress); wait > 0 {
+			if _, err := workflow.AwaitWithTimeout(o.ctx, wait, ch.fut.IsReady); err != nil {
+				return err
+			}
 			continue
 		}
 		o.waitFor("shipping workflow " + o.st.Shipping.WorkflowID + ": no progress for over " +
 			o.set.ShippingStallAfter.String() + " (is a shipping worker running?)")
-		if err := workflow.Await(o.ctx, moved); err != nil {
+		since := ch.progress
+		if err := workflow.Await(o.ctx, func() bool { return ch.fut.IsReady() || ch.progress != since }); err != nil {
 			return err
 		}
 		o.waitFor("")

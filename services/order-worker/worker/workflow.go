@@ -125,6 +125,7 @@ func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput)
 	}
 	workflow.Go(ctx, o.receiveSignals)
 	workflow.Go(ctx, o.publishEvents)
+	workflow.Go(ctx, o.upsertSearchAttributes)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		requested.Done().Receive(ctx, nil)
 		o.onSignal(contracts.SignalCancel, contracts.SignalPayload{
