@@ -12,7 +12,9 @@ require (
 	github.com/orderflow/orderflow/services/projector v0.0.0
 	github.com/orderflow/orderflow/services/shipping-worker v0.0.0
 	github.com/orderflow/orderflow/shared v0.0.0
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	go.temporal.io/sdk v1.51.0
+	go.yaml.in/yaml/v3 v3.0.6
 )
 
 require (
@@ -66,7 +68,6 @@ require (
 	github.com/valyala/tcplisten v1.0.0 // indirect
 	go.temporal.io/api v1.64.3 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
