@@ -11,9 +11,10 @@ TEST_FLAGS ?=
 run: build
 	$(BIN)/devstack
 
-## build: every service binary, the run command and the dev server into .bin/
+## build: every service binary, the operator CLI, the run command and the dev server into .bin/
 build: $(BIN)/temporal
 	@for s in $(SERVICES); do echo "go build $$s"; go build -o $(BIN)/$$s ./services/$$s/cmd/$$s || exit 1; done
+	go build -o $(BIN)/orderflow ./cmd/orderflow
 	go build -o $(BIN)/devstack ./deploy/devstack
 
 ## tools: the Temporal dev server, staticcheck and workflowcheck, pinned in deploy/tools/go.mod

@@ -1,0 +1,131 @@
+// Package cli implements the orderflow operator commands with cobra. Each
+// command connects to what it needs (NATS, PostgreSQL) from one Config
+// loaded from the environment, with flags that override it.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/pgxx"
+)
+
+// Config is the CLI's configuration: the services' shared variables plus
+// where the Temporal UI is, for links.
+type Config struct {
+	config.Log
+	config.NATS
+	config.Postgres
+	config.Temporal
+	TemporalUIURL string        `env:"TEMPORAL_UI_URL" envDefault:"http://localhost:8233"`
+	Timeout       time.Duration `env:"ORDERFLOW_TIMEOUT" envDefault:"30s"`
+}
+
+// Validate rejects settings no command can work with.
+func (c Config) Validate() error {
+	if c.Timeout <= 0 {
+		return errors.New("ORDERFLOW_TIMEOUT must be positive")
+	}
+	return nil
+}
+
+// env is what every command runs with.
+type env struct {
+	cfg      Config
+	out, err io.Writer
+	log      *slog.Logger
+}
+
+// Execute runs the command line args, writing results to out and
+// diagnostics to errOut.
+func Execute(ctx context.Context, args []string, out, errOut io.Writer) error {
+	root := newRoot(out, errOut)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+func newRoot(out, errOut io.Writer) *cobra.Command {
+	e := &env{out: out, err: errOut}
+	var natsURL, dbURL, temporalUI string
+	root := &cobra.Command{
+		Use:   "orderflow",
+		Short: "Operate orderflow: migrations, streams, dead letters, orders, the projection",
+		Long: `orderflow is the operator's tool for the order pipeline.
+
+Connections come from the same environment variables the services read
+(NATS_URL, DATABASE_URL, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL); the flags below
+override them.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load[Config]()
+			if err != nil {
+				return err
+			}
+			if natsURL != "" {
+				cfg.NATS.URL = natsURL
+			}
+			if dbURL != "" {
+				cfg.Postgres.URL = dbURL
+			}
+			if temporalUI != "" {
+				cfg.TemporalUIURL = temporalUI
+			}
+			e.cfg = cfg
+			e.log = slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			return nil
+		},
+	}
+	root.SetOut(out)
+	root.SetErr(errOut)
+	root.PersistentFlags().StringVar(&natsURL, "nats-url", "", "NATS server (default $NATS_URL or nats://127.0.0.1:4222)")
+	root.PersistentFlags().StringVar(&dbURL, "database-url", "", "PostgreSQL (default $DATABASE_URL)")
+	root.PersistentFlags().StringVar(&temporalUI, "temporal-ui", "", "Temporal UI base URL for links (default $TEMPORAL_UI_URL or http://localhost:8233)")
+	root.AddCommand(migrateCmd(e), streamsCmd(e), dlqCmd(e), orderCmd(e), projectionCmd(e))
+	return root
+}
+
+// timeout bounds one command's work.
+func (e *env) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, e.cfg.Timeout)
+}
+
+// connectNATS dials NATS without creating streams: verify must see them as
+// they are.
+func (e *env) connectNATS() (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(e.cfg.NATS.URL, nats.Name("orderflow-cli"), nats.Timeout(5*time.Second))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to nats at %s: %w", e.cfg.NATS.URL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return nc, js, nil
+}
+
+func (e *env) pool(ctx context.Context) (*pgxpool.Pool, error) {
+	cfg := e.cfg.Postgres
+	cfg.MaxConns = 2
+	return pgxx.Open(ctx, cfg)
+}
+
+// printf writes to the command's output; a failed write to a terminal is
+// not worth an error.
+func (e *env) printf(format string, a ...any) { _, _ = fmt.Fprintf(e.out, format, a...) }
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
+}
