@@ -388,11 +388,13 @@ func TestAsyncAPIDescribesRealTraffic(t *testing.T) {
 
 	// The schemas are strict: an undocumented field or a missing one fails.
 	for what, mutate := range map[string]func(map[string]any){
-		"extra field":       func(e map[string]any) { e["priority"] = "high" },
-		"missing seq":       func(e map[string]any) { delete(e, "seq") },
-		"unknown state":     func(e map[string]any) { e["order"].(map[string]any)["state"] = "lost" },
-		"seq as string":     func(e map[string]any) { e["seq"] = "7" },
-		"bad tracking type": func(e map[string]any) { e["order"].(map[string]any)["shipping"].(map[string]any)["tracking_number"] = 7 },
+		"extra field":   func(e map[string]any) { e["priority"] = "high" },
+		"missing seq":   func(e map[string]any) { delete(e, "seq") },
+		"unknown state": func(e map[string]any) { e["order"].(map[string]any)["state"] = "lost" },
+		"seq as string": func(e map[string]any) { e["seq"] = "7" },
+		"bad tracking type": func(e map[string]any) {
+			e["order"].(map[string]any)["shipping"].(map[string]any)["tracking_number"] = 7
+		},
 	} {
 		var e map[string]any
 		if err := json.Unmarshal(sample.data, &e); err != nil {

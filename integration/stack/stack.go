@@ -29,6 +29,7 @@ import (
 	"github.com/orderflow/orderflow/services/projector/projector"
 	shippingworker "github.com/orderflow/orderflow/services/shipping-worker/worker"
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -52,6 +53,9 @@ type Options struct {
 	API func(*server.Config)
 	// NoAPI leaves the API out, for tests of the NATS side only.
 	NoAPI bool
+	// Faults makes every business step fail or hang at these rates, with a
+	// fixed seed so a run is reproducible; zero: no faults.
+	Faults faults.Config
 }
 
 // Start runs every service until the test ends; t's cleanup stops them in
@@ -91,12 +95,14 @@ func Start(t testing.TB, opts Options) *Stack {
 	ocfg := load[orderworker.Config](t)
 	ocfg.Temporal, ocfg.NATS.URL, ocfg.Postgres.URL = tcfg, ns.URL, s.DBURL
 	ocfg.Shutdown.Timeout = 5 * time.Second
+	ocfg.Faults = opts.Faults
 	run("order worker", func(ctx context.Context) error {
 		return orderworker.RunWorker(ctx, ocfg, s.Temporal, s.Pool, s.JS, s.Log)
 	})
 	scfg := load[shippingworker.Config](t)
 	scfg.Temporal = tcfg
 	scfg.Shutdown.Timeout = 5 * time.Second
+	scfg.Faults = opts.Faults
 	run("shipping worker", func(ctx context.Context) error { return shippingworker.RunWorker(ctx, scfg, s.Temporal, s.Log) })
 
 	bcfg := load[bridge.Config](t)

@@ -99,6 +99,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		RateLimitWindow: cfg.RateLimitWindow,
 		ProxyHeader:     cfg.ProxyHeader,
 		TrustedProxies:  cfg.TrustedProxies,
+		Feed:            natsbus.NewFeed(bus.JetStream(), deps.Log),
 	}, commands, queries, checks, deps.Log), nil
 }
 

@@ -29,8 +29,9 @@ type Options struct {
 	WaitMax         time.Duration // cap of Prefer: wait
 	RateLimitMax    int           // requests per window per client IP; 0 disables
 	RateLimitWindow time.Duration
-	ProxyHeader     string   // header holding the client IP behind a proxy
-	TrustedProxies  []string // proxies allowed to set ProxyHeader
+	ProxyHeader     string    // header holding the client IP behind a proxy
+	TrustedProxies  []string  // proxies allowed to set ProxyHeader
+	Feed            EventFeed // live order events for the board; nil: /board/events answers 503
 }
 
 // Check is one readiness check.
@@ -91,6 +92,10 @@ func New(opts Options, commands *orders.Commands, queries *orders.Queries, check
 	app.Get("/orders/:order_id/events", h.events)
 	app.Get("/orders/:order_id", h.order)
 	app.Get("/orders", h.list)
+	// The board: its page and assets hold no data; its live stream is a
+	// read route like the ones above.
+	mountBoardPage(app)
+	app.Get("/board/events", h.boardEvents)
 	return app
 }
 

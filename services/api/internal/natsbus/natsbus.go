@@ -37,6 +37,9 @@ func New(nc *nats.Conn, statusTimeout time.Duration, log *slog.Logger) (*Bus, er
 	return &Bus{nc: nc, js: js, statusTimeout: statusTimeout, log: log}, nil
 }
 
+// JetStream is the bus's JetStream context, for the board's event feed.
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
 // Publish stores cmd in ORDER_COMMANDS and waits for the PubAck, so an
 // accepted command survives an API crash right after the response.
 func (b *Bus) Publish(ctx context.Context, cmd contracts.Command) (bool, error) {
