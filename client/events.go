@@ -28,6 +28,8 @@ type SubscribeOptions struct {
 }
 
 // Stop, returned by an event handler, ends Events without an error.
+//
+//lint:ignore ST1012 a control value like fs.SkipAll, not a failure
 var Stop = errors.New("stop following events")
 
 // EventSubjectFilter is the subject filter of opts: one order, one type, both or all.
