@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -95,12 +96,10 @@ func (c *Client) Events(ctx context.Context, opts SubscribeOptions, fn func(Even
 	if err != nil {
 		return fmt.Errorf("client: consumer on %s: %w", filter, err)
 	}
-	it, err := cons.Messages()
+	next, stop, err := messages(ctx, cons, opts.Durable != "")
 	if err != nil {
 		return fmt.Errorf("client: consume %s: %w", filter, err)
 	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 
 	ack := func(m jetstream.Msg) error {
@@ -114,7 +113,7 @@ func (c *Client) Events(ctx context.Context, opts SubscribeOptions, fn func(Even
 	}
 	last := map[string]int64{}
 	for {
-		m, err := it.Next()
+		m, err := next()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -136,10 +135,7 @@ func (c *Client) Events(ctx context.Context, opts SubscribeOptions, fn func(Even
 				return ack(m) // handled: Stop means done, not failed
 			}
 			if opts.Durable != "" {
-				// Stop pulling first, so the redelivery goes to the next
-				// subscriber and not to this one's pending pull.
-				it.Stop()
-				_ = m.Nak()
+				_ = m.Nak() // no pull is pending: the next subscriber gets it at once
 			}
 			return err
 		}
@@ -148,6 +144,41 @@ func (c *Client) Events(ctx context.Context, opts SubscribeOptions, fn func(Even
 			return err
 		}
 	}
+}
+
+// messages returns the consumer's messages one at a time. An ordered
+// consumer streams them. A durable one pulls one message per call and only
+// after the previous one was handled, so no pull is outstanding when a
+// handler fails: the nak'd event goes straight to the next subscriber
+// instead of to a pull nobody reads any more.
+func messages(ctx context.Context, cons jetstream.Consumer, durable bool) (func() (jetstream.Msg, error), func(), error) {
+	if !durable {
+		it, err := cons.Messages()
+		if err != nil {
+			return nil, nil, err
+		}
+		stop := context.AfterFunc(ctx, it.Stop)
+		return func() (jetstream.Msg, error) { return it.Next() }, func() { stop(); it.Stop() }, nil
+	}
+	next := func() (jetstream.Msg, error) {
+		for {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			// Short pulls, so the call notices ctx ending promptly.
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			m, err := cons.Next(jetstream.FetchContext(pctx))
+			cancel()
+			if err == nil {
+				return m, nil
+			}
+			if ctx.Err() == nil && (errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)) {
+				continue
+			}
+			return nil, err
+		}
+	}
+	return next, func() {}, nil
 }
 
 // DecodeEvent decodes an event body and checks it is a schema this package

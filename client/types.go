@@ -103,7 +103,7 @@ type StepError struct {
 type PaymentInfo struct {
 	PaymentID   string     `json:"payment_id"`
 	AmountCents int64      `json:"amount_cents"`
-	Status      string     `json:"status"` // pending, charged, refunded
+	Status      string     `json:"status"` // pending, charged, refunded, voided
 	ChargedAt   *time.Time `json:"charged_at,omitempty"`
 	RefundedAt  *time.Time `json:"refunded_at,omitempty"`
 }
@@ -143,9 +143,12 @@ type OrderStatus struct {
 	Shipping      *ShippingInfo  `json:"shipping,omitempty"`
 	Signals       []SignalRecord `json:"signals,omitempty"`
 	FailureReason string         `json:"failure_reason,omitempty"`
-	AcceptedAt    time.Time      `json:"accepted_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
-	CompletedAt   *time.Time     `json:"completed_at,omitempty"`
+	// WaitingFor names what a running order is stuck on (a step over its
+	// budget, an unreachable dependency); empty while it moves.
+	WaitingFor  string     `json:"waiting_for,omitempty"`
+	AcceptedAt  time.Time  `json:"accepted_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
 }
 
 // EventType is the last token of an event subject.

@@ -103,7 +103,7 @@ func Start(t testing.TB, opts Options) *Stack {
 	scfg.Temporal = tcfg
 	scfg.Shutdown.Timeout = 5 * time.Second
 	scfg.Faults = opts.Faults
-	run("shipping worker", func(ctx context.Context) error { return shippingworker.RunWorker(ctx, scfg, s.Temporal, s.Log) })
+	run("shipping worker", func(ctx context.Context) error { return shippingworker.RunWorker(ctx, scfg, s.Temporal, s.Pool, s.Log) })
 
 	bcfg := load[bridge.Config](t)
 	bcfg.Temporal, bcfg.NATS.URL = tcfg, ns.URL

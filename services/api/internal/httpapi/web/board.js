@@ -190,6 +190,7 @@ async function showTimeline(id) {
   add("state", st.state); add("step", st.step); add("source", status.source + (status.workflow_status ? " · " + status.workflow_status : ""));
   add("payment", [pay.payment_id, pay.status, pay.amount_cents !== undefined ? (pay.amount_cents / 100).toFixed(2) : ""].filter(Boolean).join(" · "));
   add("tracking", [ship.tracking_number, ship.carrier, ship.attempt ? "attempt " + ship.attempt : ""].filter(Boolean).join(" · "));
+  add("waiting for", st.waiting_for);
   add("failure", st.failure_reason);
 
   const attempts = el("table", {}, el("tr", {}, el("th", {}, "step"), el("th", {}, "attempts")));
