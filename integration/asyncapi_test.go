@@ -316,7 +316,11 @@ func TestAsyncAPIDescribesRealTraffic(t *testing.T) {
 		stack.WaitFor(t, id+" shipped", 30*time.Second, func() bool { return s.OrderState(t, id) == "shipped" })
 	}
 	stack.WaitFor(t, cancelled+" cancelled", 30*time.Second, func() bool { return s.OrderState(t, cancelled) == "cancelled" })
-	// Too late: rejected by the bridge, with a reason.
+	// Too late: once the workflow has closed, the bridge rejects with a reason.
+	stack.WaitFor(t, viaAPI+" workflow closed", 20*time.Second, func() bool {
+		st, err := c.Status(ctx, viaAPI)
+		return err == nil && st.WorkflowStatus == "COMPLETED"
+	})
 	if _, err := c.Cancel(ctx, viaAPI, "too late", client.WithWait(10*time.Second)); err == nil {
 		t.Fatalf("cancel of a shipped order was not rejected")
 	}

@@ -226,6 +226,11 @@ func TestOrderCommandsAndRebuild(t *testing.T) {
 	wantContains(t, mustRun(t, append([]string{"order", "inspect", approveMe}, flags...)...), "state: shipped", "payment_charged", "shipped")
 	wantContains(t, mustRun(t, append([]string{"order", "inspect", cancelMe}, flags...)...), "signal cancel accepted=true", "cancelled")
 
+	// Once the workflow has closed, the bridge itself rejects a signal.
+	stack.WaitFor(t, "cancelled workflow closed", 20*time.Second, func() bool {
+		st, err := c.Status(ctx, cancelMe)
+		return err == nil && st.WorkflowStatus != "RUNNING"
+	})
 	if _, err := run(t, append([]string{"order", "approve", cancelMe}, flags...)...); err == nil || !strings.Contains(err.Error(), "rejected by the bridge") {
 		t.Fatalf("approve of a cancelled order: %v, want a rejection", err)
 	}
