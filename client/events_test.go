@@ -83,7 +83,7 @@ func TestHandlerErrorRedelivers(t *testing.T) {
 	}
 }
 
-// TestFilters: by type across orders, and from a stream sequence.
+// TestFilters: by type across orders, from a stream sequence and from a time.
 func TestFilters(t *testing.T) {
 	c, js := connect(t)
 	publishEvent(js, "filter-a", 1, client.EventReceived, client.StateReceived)
@@ -105,6 +105,14 @@ func TestFilters(t *testing.T) {
 	got = collect(t, c, client.SubscribeOptions{StartSeq: last.Sequence}, 1)
 	if got[0].OrderID != "filter-b" || got[0].Seq != 2 {
 		t.Fatalf("from sequence %d: %+v", last.Sequence, got[0])
+	}
+	// From a time: the stored time of filter-b's failed event.
+	got = collect(t, c, client.SubscribeOptions{StartTime: last.Time}, 1)
+	if got[0].OrderID != "filter-b" || got[0].Seq != 2 {
+		t.Fatalf("from time %s: %+v", last.Time, got[0])
+	}
+	if err := c.Events(context.Background(), client.SubscribeOptions{StartSeq: 1, StartTime: last.Time}, nil); err == nil {
+		t.Fatal("StartSeq and StartTime together were accepted")
 	}
 	if err := c.Events(context.Background(), client.SubscribeOptions{OrderID: "bad.id"}, nil); err == nil {
 		t.Fatal("a dotted order ID was accepted")
