@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -25,6 +26,7 @@ type Feed struct {
 
 	mu   sync.Mutex
 	subs map[chan contracts.Event]struct{}
+	cons jetstream.Consumer
 	cc   jetstream.ConsumeContext
 }
 
@@ -43,6 +45,8 @@ func (f *Feed) Subscribe(ctx context.Context) (<-chan contracts.Event, func(), e
 		cons, err := f.js.OrderedConsumer(ctx, contracts.StreamEvents, jetstream.OrderedConsumerConfig{
 			FilterSubjects: []string{contracts.EventsWildcard},
 			DeliverPolicy:  jetstream.DeliverNewPolicy,
+			// The server removes it by itself if this process dies.
+			InactiveThreshold: 30 * time.Second,
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("follow %s: %w", contracts.StreamEvents, err)
@@ -55,7 +59,7 @@ func (f *Feed) Subscribe(ctx context.Context) (<-chan contracts.Event, func(), e
 		if err != nil {
 			return nil, nil, fmt.Errorf("follow %s: %w", contracts.StreamEvents, err)
 		}
-		f.cc = cc
+		f.cons, f.cc = cons, cc
 	}
 	ch := make(chan contracts.Event, feedBuffer)
 	f.subs[ch] = struct{}{}
@@ -71,7 +75,15 @@ func (f *Feed) unsubscribe(ch chan contracts.Event) {
 	}
 	if len(f.subs) == 0 && f.cc != nil {
 		f.cc.Stop()
-		f.cc = nil
+		// Stopping leaves the server-side consumer until its inactivity
+		// threshold; nobody watches any more, so remove it now.
+		name := f.cons.CachedInfo().Name
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := f.js.DeleteConsumer(ctx, contracts.StreamEvents, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			f.log.Warn("board event feed: delete consumer", "consumer", name, "error", err)
+		}
+		cancel()
+		f.cc, f.cons = nil, nil
 	}
 }
 
