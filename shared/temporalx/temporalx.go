@@ -9,19 +9,41 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
+// Option adjusts the client options Dial uses.
+type Option func(*client.Options)
+
+// WithMetrics reports the SDK's metrics (workflow and activity attempts,
+// failures, latencies) to h, e.g. ops.Telemetry.TemporalMetrics().
+func WithMetrics(h client.MetricsHandler) Option {
+	return func(o *client.Options) { o.MetricsHandler = h }
+}
+
 // Dial connects to Temporal, retrying until ctx ends so a service started
-// before the dev server is up waits for it instead of exiting.
-func Dial(ctx context.Context, cfg config.Temporal, log *slog.Logger) (client.Client, error) {
+// before the dev server is up waits for it instead of exiting. The client
+// carries the OpenTelemetry tracing interceptor (global tracer provider and
+// W3C propagator), which workers created from it inherit: a workflow start
+// or signal joins the caller's trace, and workflow and activity spans follow.
+func Dial(ctx context.Context, cfg config.Temporal, log *slog.Logger, options ...Option) (client.Client, error) {
+	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("temporal tracing interceptor: %w", err)
+	}
 	opts := client.Options{
-		HostPort:  cfg.Address,
-		Namespace: cfg.Namespace,
-		Logger:    tlog.NewStructuredLogger(log),
+		HostPort:     cfg.Address,
+		Namespace:    cfg.Namespace,
+		Logger:       tlog.NewStructuredLogger(log),
+		Interceptors: []interceptor.ClientInterceptor{tracing},
+	}
+	for _, o := range options {
+		o(&opts)
 	}
 	for {
 		c, err := client.DialContext(ctx, opts)
