@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/services/api/internal/httpapi"
 	"github.com/orderflow/orderflow/services/api/internal/natsbus"
@@ -21,6 +22,7 @@ import (
 	"github.com/orderflow/orderflow/services/api/internal/pgstore"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/ops"
 	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
@@ -43,6 +45,8 @@ type Config struct {
 	RateLimitWindow time.Duration `env:"RATE_LIMIT_WINDOW" envDefault:"1s"`
 	ProxyHeader     string        `env:"HTTP_PROXY_HEADER"`
 	TrustedProxies  []string      `env:"HTTP_TRUSTED_PROXIES"`
+	// OpsAddr serves /metrics, /livez and /readyz; "off" disables it.
+	OpsAddr string `env:"OPS_ADDR" envDefault:":9181"`
 }
 
 // Validate rejects settings that would make requests fail in confusing
@@ -51,6 +55,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.HTTPAddr == "":
 		return errors.New("HTTP_ADDR is empty")
+	case c.OpsAddr == c.HTTPAddr:
+		return fmt.Errorf("OPS_ADDR and HTTP_ADDR are both %s; give the ops listener its own port", c.HTTPAddr)
 	case c.BodyLimit < 1024:
 		return fmt.Errorf("HTTP_BODY_LIMIT %d is below 1024 bytes", c.BodyLimit)
 	case c.RequestTimeout <= 0 || c.StatusTimeout <= 0:
@@ -76,11 +82,13 @@ type Deps struct {
 	NATS *nats.Conn
 	DB   *pgxpool.Pool
 	Log  *slog.Logger
+	// Metrics receives the API's metrics; nil leaves them unregistered.
+	Metrics prometheus.Registerer
 }
 
 // New builds the HTTP app on deps.
 func New(cfg Config, deps Deps) (*fiber.App, error) {
-	bus, err := natsbus.New(deps.NATS, cfg.StatusTimeout, deps.Log)
+	bus, err := natsbus.New(deps.NATS, cfg.StatusTimeout, deps.Log, deps.Metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +108,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		ProxyHeader:     cfg.ProxyHeader,
 		TrustedProxies:  cfg.TrustedProxies,
 		Feed:            natsbus.NewFeed(bus.JetStream(), deps.Log),
+		Metrics:         deps.Metrics,
 	}, commands, queries, checks, deps.Log), nil
 }
 
@@ -107,6 +116,12 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 // down in order: stop accepting and finish in-flight requests, drain NATS,
 // close the pool, all within cfg.Shutdown.Timeout.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	return ops.Run(ctx, "api", cfg.OpsAddr, cfg.Shutdown.Timeout, log, func(ctx context.Context, o *ops.Server, _ *ops.Telemetry) error {
+		return serve(ctx, cfg, log, o)
+	})
+}
+
+func serve(ctx context.Context, cfg Config, log *slog.Logger, o *ops.Server) error {
 	nc, _, err := natsx.ConnectJetStream(ctx, cfg.NATS.URL, "orderflow-api", log)
 	if err != nil {
 		return err
@@ -119,7 +134,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer pool.Close()
 
-	app, err := New(cfg, Deps{NATS: nc, DB: pool, Log: log})
+	o.AddCheck("nats", ops.NATSCheck(nc))
+	o.AddCheck("postgres", ops.PostgresCheck(pool))
+	app, err := New(cfg, Deps{NATS: nc, DB: pool, Log: log, Metrics: o.Registry()})
 	if err != nil {
 		return err
 	}

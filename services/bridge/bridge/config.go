@@ -56,6 +56,8 @@ type Config struct {
 	StatusTimeout time.Duration `env:"BRIDGE_STATUS_TIMEOUT" envDefault:"2s"`
 	// StatusConcurrency bounds status requests answered at once.
 	StatusConcurrency int `env:"BRIDGE_STATUS_CONCURRENCY" envDefault:"32"`
+	// OpsAddr serves /metrics, /livez and /readyz; "off" disables it.
+	OpsAddr string `env:"OPS_ADDR" envDefault:":9182"`
 }
 
 // Validate refuses settings that would break ordering or keep-alives.

@@ -12,18 +12,36 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orderflow/orderflow/services/bridge/internal/application"
 	"github.com/orderflow/orderflow/services/bridge/internal/natsport"
 	"github.com/orderflow/orderflow/services/bridge/internal/temporal"
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/ops"
 )
+
+// Option adjusts Run.
+type Option func(*runOptions)
+
+type runOptions struct{ metrics prometheus.Registerer }
+
+// WithMetrics registers the bridge's command metrics and its consumer's lag
+// with reg.
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(o *runOptions) { o.metrics = reg }
+}
 
 // Run consumes commands and answers status requests until ctx ends, then
 // stops intake, finishes in-flight work and returns. The streams must exist
 // (natsx.EnsureStreams); nc and c stay open and belong to the caller.
-func Run(ctx context.Context, cfg Config, nc *nats.Conn, c client.Client, log *slog.Logger) error {
+func Run(ctx context.Context, cfg Config, nc *nats.Conn, c client.Client, log *slog.Logger, options ...Option) error {
+	var ro runOptions
+	for _, o := range options {
+		o(&ro)
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
@@ -47,7 +65,13 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, c client.Client, log *s
 		RetryMin:      cfg.RetryMin,
 		RetryMax:      cfg.RetryMax,
 		ReorderWindow: cfg.ReorderWindow,
+		Metrics:       natsport.NewMetrics(ro.metrics),
 	}, log)
+	if ro.metrics != nil {
+		if err := ro.metrics.Register(ops.NewConsumerLag(js, contracts.StreamCommands, cfg.Durable)); err != nil {
+			return fmt.Errorf("register consumer lag: %w", err)
+		}
+	}
 	status := application.NewStatus(wf)
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -205,6 +205,7 @@ func (a *Activities) PublishEvent(ctx context.Context, e contracts.Event) error 
 	if err != nil {
 		return err
 	}
+	natsx.InjectTrace(ctx, m)
 	if _, err := a.JS.PublishMsg(ctx, m); err != nil {
 		return fmt.Errorf("publish event %s: %w", e.ID, err)
 	}

@@ -45,6 +45,8 @@ type Config struct {
 	// this many deliveries; 0 (the default) retries forever so that an
 	// outage never loses an event.
 	MaxDeliveries int `env:"PROJECTOR_MAX_DELIVERIES" envDefault:"0"`
+	// OpsAddr serves /metrics, /livez and /readyz; "off" disables it.
+	OpsAddr string `env:"OPS_ADDR" envDefault:":9185"`
 }
 
 // Validate rejects settings that cannot work.

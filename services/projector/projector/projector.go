@@ -32,17 +32,30 @@ import (
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/ops"
 )
 
 // Run projects events with the durable consumer cfg.Durable until ctx ends,
 // then returns nil. It connects to NATS itself (cfg.NATS.URL), ensures the
 // contract's streams exist, and writes through pool, which the caller owns.
-func Run(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logger) error {
+func Run(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logger, options ...Option) error {
+	var ro runOptions
+	for _, o := range options {
+		o(&ro)
+	}
 	nc, js, err := connect(cfg, "projector-admin", log)
 	if err != nil {
 		return err
 	}
 	defer drain(nc, log)
+	m := newMetrics(nil)
+	if ro.ops != nil {
+		m = newMetrics(ro.ops.Registry())
+		ro.ops.Registry().MustRegister(ops.NewConsumerLag(js, contracts.StreamEvents, cfg.Durable), newOpenOrders(pool))
+		ro.ops.AddCheck("nats", ops.NATSCheck(nc))
+		ro.ops.AddCheck("postgres", ops.PostgresCheck(pool))
+		ro.ops.AddCheck("consumer", ops.ConsumerCheck(js, contracts.StreamEvents, cfg.Durable))
+	}
 	if err := natsx.EnsureStreams(ctx, js); err != nil {
 		return err
 	}
@@ -50,12 +63,21 @@ func Run(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logger) 
 		return fmt.Errorf("create consumer %s: %w", cfg.Durable, err)
 	}
 	log.Info("projecting order events", "consumer", cfg.Durable, "batch_size", batchSize(cfg), "concurrency", cfg.Concurrency)
-	if err := consume(ctx, cfg, pool, log, js, cfg.Durable); err != nil {
+	if err := consume(ctx, cfg, pool, log, js, cfg.Durable, m); err != nil {
 		return err
 	}
 	log.Info("projector stopped")
 	return nil
 }
+
+// Option adjusts Run.
+type Option func(*runOptions)
+
+type runOptions struct{ ops *ops.Server }
+
+// WithOps registers the projector's metrics, its consumer's lag and its
+// readiness checks (NATS, PostgreSQL, the consumer) with srv.
+func WithOps(srv *ops.Server) Option { return func(o *runOptions) { o.ops = srv } }
 
 // Rebuild replays ORDER_EVENTS from its first message into an empty
 // projection (migrations applied, no rows) and returns once every event
@@ -104,7 +126,7 @@ func Rebuild(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logg
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- consume(runCtx, cfg, pool, log, js, name) }()
+	go func() { done <- consume(runCtx, cfg, pool, log, js, name, newMetrics(nil)) }()
 
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -151,7 +173,7 @@ func consumerConfig(cfg Config, name string) jetstream.ConsumerConfig {
 // retries, so only an error that survived them (or is permanent, which is
 // not retried) reaches it, and it takes only permanent ones; anything else
 // is nacked and redelivered with backoff.
-func consume(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logger, adminJS jetstream.JetStream, name string) error {
+func consume(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logger, adminJS jetstream.JetStream, name string, m *metrics) error {
 	wlog := watermill.NewSlogLoggerWithLevelMapping(log.With("component", "watermill"),
 		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}) // watermill-nats logs every message at info
 
@@ -183,7 +205,7 @@ func consume(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logg
 		return fmt.Errorf("watermill router: %w", err)
 	}
 	poison, err := middleware.PoisonQueueWithFilter(
-		messaging.DeadLetterPublisher{JS: adminJS, Timeout: 5 * time.Second, Log: log},
+		messaging.DeadLetterPublisher{JS: adminJS, Timeout: 5 * time.Second, Log: log, Counter: m.deadLettered},
 		contracts.DLQEvents, projection.IsPermanent)
 	if err != nil {
 		_ = sub.Close()
@@ -201,7 +223,7 @@ func consume(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logg
 		}.Middleware,
 	)
 
-	store := pgstore.New(pool)
+	store := timedWriter{w: pgstore.New(pool), m: m}
 	var proj projection.Projector = projection.Single{W: store}
 	bctx, stopBatcher := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBatcher()
@@ -210,7 +232,7 @@ func consume(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logg
 		go b.Run(bctx)
 		proj = b
 	}
-	h := messaging.Handler{P: proj, Log: log}
+	h := messaging.Handler{P: observedProjector{p: proj, m: m}, Log: log}
 	router.AddConsumerHandler("project-order-events", contracts.EventsWildcard,
 		messaging.FanIn{Subscriber: sub, N: cfg.Concurrency}, h.Handle)
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/services/api/internal/orders"
 )
@@ -32,6 +33,8 @@ type Options struct {
 	ProxyHeader     string    // header holding the client IP behind a proxy
 	TrustedProxies  []string  // proxies allowed to set ProxyHeader
 	Feed            EventFeed // live order events for the board; nil: /board/events answers 503
+	// Metrics receives the HTTP metrics; nil keeps them unregistered.
+	Metrics prometheus.Registerer
 }
 
 // Check is one readiness check.
@@ -66,6 +69,7 @@ func New(opts Options, commands *orders.Commands, queries *orders.Queries, check
 		EnableTrustedProxyCheck: len(opts.TrustedProxies) > 0,
 		TrustedProxies:          opts.TrustedProxies,
 	})
+	app.Use(newObserver(opts.Metrics).middleware)
 	app.Use(requestid.New())
 	app.Use(requestLogger(log))
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {

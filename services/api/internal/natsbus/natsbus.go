@@ -13,10 +13,16 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderflow/orderflow/services/api/internal/orders"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/ops"
 )
 
 // Bus implements orders.CommandBus and orders.LiveStatus on one connection.
@@ -25,16 +31,29 @@ type Bus struct {
 	js            jetstream.JetStream
 	statusTimeout time.Duration
 	log           *slog.Logger
+	published     *prometheus.CounterVec
+	tracer        trace.Tracer
 }
 
 // New wraps nc; statusTimeout bounds a live status request, kept short
 // because the projection is a good enough answer when the bridge is slow.
-func New(nc *nats.Conn, statusTimeout time.Duration, log *slog.Logger) (*Bus, error) {
+// The commands-published counter goes to reg (nil: unregistered).
+func New(nc *nats.Conn, statusTimeout time.Duration, log *slog.Logger, reg prometheus.Registerer) (*Bus, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	return &Bus{nc: nc, js: js, statusTimeout: statusTimeout, log: log}, nil
+	published := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ops.Namespace, Subsystem: "api", Name: "commands_published_total",
+		Help: "Commands offered to ORDER_COMMANDS by kind and result (stored, duplicate, error).",
+	}, []string{"kind", "result"})
+	if reg != nil {
+		if err := reg.Register(published); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return &Bus{nc: nc, js: js, statusTimeout: statusTimeout, log: log, published: published,
+		tracer: otel.Tracer("github.com/orderflow/orderflow/services/api")}, nil
 }
 
 // JetStream is the bus's JetStream context, for the board's event feed.
@@ -47,10 +66,24 @@ func (b *Bus) Publish(ctx context.Context, cmd contracts.Command) (bool, error) 
 	if err != nil {
 		return false, err
 	}
+	// A producer span whose context travels in the command's headers: the
+	// bridge's span for this command becomes its child.
+	ctx, span := b.tracer.Start(ctx, "publish "+string(cmd.Kind), trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", msg.Subject),
+			attribute.String("order.id", cmd.OrderID), attribute.String("command.id", cmd.CommandID)))
+	defer span.End()
+	natsx.InjectTrace(ctx, msg)
 	ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(contracts.StreamCommands))
 	if err != nil {
+		b.published.WithLabelValues(string(cmd.Kind), "error").Inc()
+		span.SetStatus(codes.Error, err.Error())
 		return false, fmt.Errorf("publish %s: %w", msg.Subject, err)
 	}
+	result := "stored"
+	if ack.Duplicate {
+		result = "duplicate"
+	}
+	b.published.WithLabelValues(string(cmd.Kind), result).Inc()
 	return ack.Duplicate, nil
 }
 

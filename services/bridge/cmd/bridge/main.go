@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -11,8 +12,10 @@ import (
 	"github.com/orderflow/orderflow/services/bridge/bridge"
 	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/ops"
 	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
@@ -24,14 +27,20 @@ func run(ctx context.Context) error {
 		return err
 	}
 	log := logging.New("bridge", cfg.Log)
+	return ops.Run(ctx, "bridge", cfg.OpsAddr, cfg.Shutdown.Timeout, log, func(ctx context.Context, o *ops.Server, tel *ops.Telemetry) error {
+		return serve(ctx, cfg, log, o, tel)
+	})
+}
 
-	nc, _, err := natsx.ConnectJetStream(ctx, cfg.NATS.URL, "bridge", log)
+func serve(ctx context.Context, cfg bridge.Config, log *slog.Logger, o *ops.Server, tel *ops.Telemetry) error {
+	nc, js, err := natsx.ConnectJetStream(ctx, cfg.NATS.URL, "bridge", log)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
 
-	tc, err := temporalx.Dial(ctx, cfg.Temporal, log)
+	o.AddCheck("nats", ops.NATSCheck(nc))
+	tc, err := temporalx.Dial(ctx, cfg.Temporal, log, temporalx.WithMetrics(tel.TemporalMetrics()))
 	if err != nil {
 		return err
 	}
@@ -40,7 +49,9 @@ func run(ctx context.Context) error {
 	log.Info("bridge starting", "temporal", cfg.Temporal.Address, "nats", cfg.NATS.URL, "task_queue", cfg.OrdersTaskQueue)
 	// Run returns once intake has stopped and in-flight commands are settled
 	// or handed back; the shutdown timeout bounds what follows.
-	runErr := bridge.Run(ctx, cfg, nc, tc, log)
+	o.AddCheck("temporal", ops.TemporalCheck(tc))
+	o.AddCheck("consumer", ops.ConsumerCheck(js, contracts.StreamCommands, cfg.Durable))
+	runErr := bridge.Run(ctx, cfg, nc, tc, log, bridge.WithMetrics(o.Registry()))
 	drained := make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(drained) })
 	if err := nc.Drain(); err == nil {

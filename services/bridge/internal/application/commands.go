@@ -76,7 +76,7 @@ func (c *Commands) Apply(ctx context.Context, cmd contracts.Command, acceptedAt,
 		if err == nil {
 			res.CommandID, res.OrderID, res.Kind, res.WorkflowID = cmd.CommandID, cmd.OrderID, cmd.Kind, wfID
 			res.At = time.Now().UTC()
-			log.Info("command settled", "outcome", res.Outcome, "reason", res.Reason, logging.KeyAttempt, attempt)
+			log.InfoContext(ctx, "command settled", "outcome", res.Outcome, "reason", res.Reason, logging.KeyAttempt, attempt)
 			return res, nil
 		}
 		log.Warn("temporal call failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt, "backoff", delay)

@@ -18,6 +18,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderflow/orderflow/services/bridge/internal/application"
 	"github.com/orderflow/orderflow/shared/contracts"
@@ -43,6 +46,7 @@ type ConsumerOptions struct {
 	RetryMin      time.Duration
 	RetryMax      time.Duration
 	ReorderWindow time.Duration
+	Metrics       *Metrics // nil: unregistered metrics
 }
 
 // Consumer pulls commands from ORDER_COMMANDS and hands each order's
@@ -67,6 +71,9 @@ type Consumer struct {
 
 // NewConsumer wires the consumer; Run starts it.
 func NewConsumer(nc *nats.Conn, js jetstream.JetStream, app Applier, opts ConsumerOptions, log *slog.Logger) *Consumer {
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
 	c := &Consumer{nc: nc, js: js, app: app, opts: opts, log: log}
 	for range opts.Partitions {
 		c.parts = append(c.parts, &partition{wake: make(chan struct{}, 1)})
@@ -321,27 +328,40 @@ func (c *Consumer) handle(ctx context.Context, e *entry) bool {
 		return true
 	}
 	cmd, cmdID, err := decode(m.Subject(), m.Headers(), m.Data(), meta.Stream, meta.Sequence.Stream)
+	// The command's span continues the trace the sender put in its headers
+	// (the API's request); the Temporal client's spans become its children.
+	ctx, span := tracer.Start(natsx.ExtractTrace(ctx, m.Headers()), "apply "+string(cmd.Kind),
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", m.Subject()),
+			attribute.String("order.id", cmd.OrderID), attribute.String("command.id", cmdID), attribute.Int("messaging.delivery", int(meta.NumDelivered))))
+	defer span.End()
 	log := c.log.With(logging.KeyCommandID, cmdID, "subject", m.Subject(),
 		"stream_seq", meta.Sequence.Stream, "delivery", meta.NumDelivered)
 	if err != nil {
-		c.deadLetter(ctx, m, cmdID, err.Error(), log)
+		span.SetStatus(codes.Error, err.Error())
+		c.deadLetter(ctx, m, cmdID, err.Error(), dlqUndecodable, log)
 		return true
 	}
 	if e.firstTry.IsZero() {
 		e.firstTry = time.Now()
 	}
 	res, err := c.app.Apply(ctx, cmd, meta.Timestamp, e.firstTry)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
 	switch {
 	case errors.Is(err, application.ErrWorkflowNotYet):
 		return false
 	case application.IsPermanent(err):
-		c.deadLetter(ctx, m, cmdID, err.Error(), log)
+		c.deadLetter(ctx, m, cmdID, err.Error(), dlqRefused, log)
 		return true
 	case err != nil:
 		log.Info("command returned to the stream", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
 		_ = m.Nak()
 		return true
 	}
+	span.SetAttributes(attribute.String("command.outcome", string(res.Outcome)))
+	c.opts.Metrics.observeSettled(cmd.Kind, res, time.Since(e.firstTry))
 	if err := c.publishResult(ctx, res, log); err != nil {
 		log.Info("command returned to the stream before its result was published", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
 		_ = m.Nak()
@@ -358,8 +378,8 @@ func (c *Consumer) handle(ctx context.Context, e *entry) bool {
 // deadLetter parks a command that can never be applied, tells its sender
 // (when the subject names an order) and terminates it so it is not
 // redelivered.
-func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, cmdID, reason string, log *slog.Logger) {
-	if err := c.park(ctx, m.Subject(), m.Data(), cmdID, reason, log); err != nil {
+func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, cmdID, reason, label string, log *slog.Logger) {
+	if err := c.park(ctx, m.Subject(), m.Data(), cmdID, reason, label, log); err != nil {
 		log.Info("command returned to the stream before it was dead-lettered", logging.Err(err))
 		_ = m.Nak()
 		return
@@ -369,14 +389,15 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, cmdID, reaso
 	}
 }
 
-func (c *Consumer) park(ctx context.Context, subject string, body []byte, cmdID, reason string, log *slog.Logger) error {
-	log.Warn("dead-lettering command", "reason", reason)
+func (c *Consumer) park(ctx context.Context, subject string, body []byte, cmdID, reason, label string, log *slog.Logger) error {
+	log.WarnContext(ctx, "dead-lettering command", "reason", reason)
 	err := c.retry(ctx, "dead-letter", log, func(ctx context.Context) error {
 		return natsx.DeadLetter(ctx, c.js, contracts.DLQCommands, subject, body, cmdID, reason)
 	})
 	if err != nil {
 		return err
 	}
+	c.opts.Metrics.observeDeadLetter(subject, label)
 	orderID, kind, err := contracts.ParseCommandSubject(subject)
 	if err != nil {
 		return nil // no order to report to
@@ -480,7 +501,7 @@ func (c *Consumer) onMaxDeliveries(ctx context.Context) nats.MsgHandler {
 		}
 		cmdID := commandID(raw.Header, raw.Data, contracts.StreamCommands, adv.StreamSeq)
 		reason := fmt.Sprintf("not settled after %d deliveries", adv.Deliveries)
-		if err := c.park(ctx, raw.Subject, raw.Data, cmdID, reason, log.With(logging.KeyCommandID, cmdID)); err != nil && !errors.Is(err, context.Canceled) {
+		if err := c.park(ctx, raw.Subject, raw.Data, cmdID, reason, dlqMaxDeliveries, log.With(logging.KeyCommandID, cmdID)); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("dead-letter command that exceeded max deliveries", logging.Err(err))
 		}
 	}

@@ -4,30 +4,45 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/orderflow/orderflow/services/order-worker/worker"
 	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/ops"
 	"github.com/orderflow/orderflow/shared/pgxx"
 	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
+// mainConfig is the worker's configuration plus the ops listener's address.
+type mainConfig struct {
+	worker.Config
+	// OpsAddr serves /metrics, /livez and /readyz; "off" disables it.
+	OpsAddr string `env:"OPS_ADDR" envDefault:":9183"`
+}
+
 func main() { app.Main("order-worker", run) }
 
 func run(ctx context.Context) error {
-	cfg, err := config.Load[worker.Config]()
+	cfg, err := config.Load[mainConfig]()
 	if err != nil {
 		return err
 	}
 	log := logging.New("order-worker", cfg.Log)
+	return ops.Run(ctx, "order-worker", cfg.OpsAddr, cfg.Shutdown.Timeout, log, func(ctx context.Context, o *ops.Server, tel *ops.Telemetry) error {
+		return serve(ctx, cfg.Config, log, o, tel)
+	})
+}
 
+func serve(ctx context.Context, cfg worker.Config, log *slog.Logger, o *ops.Server, tel *ops.Telemetry) error {
 	pool, err := pgxx.Open(ctx, cfg.Postgres)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	o.AddCheck("postgres", ops.PostgresCheck(pool))
 
 	nc, js, err := natsx.ConnectJetStream(ctx, cfg.NATS.URL, "order-worker", log)
 	if err != nil {
@@ -35,12 +50,14 @@ func run(ctx context.Context) error {
 	}
 	// Drain after the worker has stopped, so in-flight publishes finish.
 	defer func() { _ = nc.Drain() }()
+	o.AddCheck("nats", ops.NATSCheck(nc))
 
-	c, err := temporalx.Dial(ctx, cfg.Temporal, log)
+	c, err := temporalx.Dial(ctx, cfg.Temporal, log, temporalx.WithMetrics(tel.TemporalMetrics()))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	o.AddCheck("temporal", ops.TemporalCheck(c))
 	if err := worker.RunWorker(ctx, cfg, c, pool, js, log); err != nil {
 		return fmt.Errorf("order worker: %w", err)
 	}

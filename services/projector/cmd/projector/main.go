@@ -12,6 +12,7 @@ import (
 	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/logging"
+	"github.com/orderflow/orderflow/shared/ops"
 	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
@@ -38,5 +39,7 @@ func run(ctx context.Context) error {
 	if mode == "rebuild" {
 		return projector.Rebuild(ctx, cfg, pool, log)
 	}
-	return projector.Run(ctx, cfg, pool, log)
+	return ops.Run(ctx, "projector", cfg.OpsAddr, cfg.Shutdown.Timeout, log, func(ctx context.Context, o *ops.Server, _ *ops.Telemetry) error {
+		return projector.Run(ctx, cfg, pool, log, projector.WithOps(o))
+	})
 }

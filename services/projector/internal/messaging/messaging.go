@@ -18,6 +18,12 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderflow/orderflow/services/projector/internal/projection"
 	"github.com/orderflow/orderflow/shared/contracts"
@@ -33,6 +39,8 @@ const (
 	MetaStreamSeq    = "nats_stream_seq"
 	MetaNumDelivered = "nats_num_delivered"
 )
+
+var tracer = otel.Tracer("github.com/orderflow/orderflow/services/projector")
 
 // Unmarshaler converts a JetStream message into a Watermill message. It
 // never fails: watermill-nats dereferences the message even when the
@@ -107,6 +115,7 @@ type DeadLetterPublisher struct {
 	JS      jetstream.JetStream
 	Timeout time.Duration
 	Log     *slog.Logger
+	Counter prometheus.Counter // counts dead letters; may be nil
 }
 
 var _ message.Publisher = DeadLetterPublisher{}
@@ -120,6 +129,9 @@ func (p DeadLetterPublisher) Publish(topic string, msgs ...*message.Message) err
 		cancel()
 		if err != nil {
 			return err
+		}
+		if p.Counter != nil {
+			p.Counter.Inc()
 		}
 		p.Log.Warn("event dead-lettered", "subject", m.Metadata.Get(MetaSubject), "msg_id", m.UUID,
 			"stream_seq", m.Metadata.Get(MetaStreamSeq), "reason", reason)
@@ -179,13 +191,21 @@ func (h Handler) Handle(msg *message.Message) error {
 	}
 	log := h.Log.With(logging.KeyOrderID, ev.OrderID, logging.KeyWorkflowID, ev.WorkflowID,
 		logging.KeyEventID, ev.ID, logging.KeyAttempt, Deliveries(msg))
-	if err := h.P.Project(msg.Context(), ev); err != nil {
+	// The event's headers (now metadata) carry the trace of the activity
+	// that published it; projecting it is a child span of that.
+	ctx := otel.GetTextMapPropagator().Extract(msg.Context(), propagation.MapCarrier(msg.Metadata))
+	ctx, span := tracer.Start(ctx, "project "+string(ev.Type), trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", msg.Metadata.Get(MetaSubject)),
+			attribute.String("order.id", ev.OrderID), attribute.String("event.id", ev.ID), attribute.Int("messaging.delivery", Deliveries(msg))))
+	defer span.End()
+	if err := h.P.Project(ctx, ev); err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		// Debug only: a failed batch is logged once by the batcher, a
 		// nacked message by the router, a dead letter by its publisher.
-		log.Debug("event not projected", "seq", ev.Seq, "type", ev.Type, logging.Err(err))
+		log.DebugContext(ctx, "event not projected", "seq", ev.Seq, "type", ev.Type, logging.Err(err))
 		return fmt.Errorf("project %s: %w", ev.ID, err)
 	}
-	log.Debug("event projected", "seq", ev.Seq, "type", ev.Type)
+	log.DebugContext(ctx, "event projected", "seq", ev.Seq, "type", ev.Type)
 	return nil
 }
 
