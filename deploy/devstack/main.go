@@ -30,6 +30,25 @@ type Config struct {
 	FailRate  string        `env:"FAULT_FAIL_RATE" envDefault:"0.33"`
 	HangRate  string        `env:"FAULT_HANG_RATE" envDefault:"0.34"`
 	StopAfter time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	Ops       OpsAddrs
+}
+
+// OpsAddrs are the services' ops listeners (/metrics, /livez, /readyz),
+// one port each; every service's OPS_ADDR is set from here.
+type OpsAddrs struct {
+	API            string `env:"API_OPS_ADDR" envDefault:"127.0.0.1:9181"`
+	Bridge         string `env:"BRIDGE_OPS_ADDR" envDefault:"127.0.0.1:9182"`
+	OrderWorker    string `env:"ORDER_WORKER_OPS_ADDR" envDefault:"127.0.0.1:9183"`
+	ShippingWorker string `env:"SHIPPING_WORKER_OPS_ADDR" envDefault:"127.0.0.1:9184"`
+	Projector      string `env:"PROJECTOR_OPS_ADDR" envDefault:"127.0.0.1:9185"`
+}
+
+// For is the ops address of service name.
+func (o OpsAddrs) For(name string) string {
+	return map[string]string{
+		"api": o.API, "bridge": o.Bridge, "order-worker": o.OrderWorker,
+		"shipping-worker": o.ShippingWorker, "projector": o.Projector,
+	}[name]
 }
 
 // TemporalPorts are the dev server's listeners and storage tuning.
@@ -101,6 +120,9 @@ orderflow is running (Ctrl-C stops everything)
   PostgreSQL       %s
   data directory   %s
   faults           %s
+  metrics          %s
+  tracing          %s
 
-`, api, api, s.cfg.Temporal.UIPort, s.cfg.Temporal.Port, s.natsURL, redact(s.dbURL), s.cfg.DataDir, s.faultsLabel())
+`, api, api, s.cfg.Temporal.UIPort, s.cfg.Temporal.Port, s.natsURL, redact(s.dbURL), s.cfg.DataDir, s.faultsLabel(),
+		s.opsLabel(), tracingLabel())
 }

@@ -81,11 +81,17 @@ func (s *stack) start(ctx context.Context) error {
 // for example by another `make run`: waiting for the port would otherwise
 // find the other process and wire our services to it.
 func (s *stack) checkPortsFree() error {
-	for name, addr := range map[string]string{
+	listeners := map[string]string{
 		"TEMPORAL_PORT":    fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.Port),
 		"TEMPORAL_UI_PORT": fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.UIPort),
 		"HTTP_ADDR":        s.cfg.HTTPAddr,
-	} {
+	}
+	for _, name := range services {
+		if addr := s.cfg.Ops.For(name); addr != "off" {
+			listeners[strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+"_OPS_ADDR"] = addr
+		}
+	}
+	for name, addr := range listeners {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("%s (%s) is not free: %w; is another `make run` running? Stop it or set %s", name, addr, err, name)
@@ -93,6 +99,28 @@ func (s *stack) checkPortsFree() error {
 		l.Close()
 	}
 	return nil
+}
+
+// opsLabel lists the services' /metrics URLs.
+func (s *stack) opsLabel() string {
+	var parts []string
+	for _, name := range services {
+		if addr := s.cfg.Ops.For(name); addr != "off" {
+			parts = append(parts, fmt.Sprintf("%s http://%s/metrics", name, addr))
+		}
+	}
+	return strings.Join(parts, "\n                   ")
+}
+
+// tracingLabel says where spans go: services export over OTLP only when the
+// standard OTEL_EXPORTER_OTLP_* variables are set.
+func tracingLabel() string {
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		if v := os.Getenv(k); v != "" && os.Getenv("OTEL_SDK_DISABLED") != "true" {
+			return "OTLP to " + v
+		}
+	}
+	return "not exported (set OTEL_EXPORTER_OTLP_ENDPOINT)"
 }
 
 func (s *stack) faultsLabel() string {
@@ -222,6 +250,7 @@ func (s *stack) startService(name string) error {
 		"DATABASE_URL=" + s.dbURL,
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", s.cfg.Temporal.Port),
 		"HTTP_ADDR=" + s.cfg.HTTPAddr,
+		"OPS_ADDR=" + s.cfg.Ops.For(name),
 	}
 	if s.cfg.Faults == "on" {
 		env = append(env, "FAULT_FAIL_RATE="+s.cfg.FailRate, "FAULT_HANG_RATE="+s.cfg.HangRate)
@@ -235,7 +264,7 @@ func (s *stack) startService(name string) error {
 // name, and reports an unexpected exit on s.exited.
 func (s *stack) spawn(name, bin string, args, env []string) error {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(childEnviron(name), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -284,6 +313,22 @@ func (s *stack) stop() {
 		_ = pgCommand(filepath.Join(bindir, "pg_ctl"), "-D", s.privatePG, "-m", "fast", "-w", "stop").Run()
 		s.log.Info("stopped private PostgreSQL")
 	}
+}
+
+// childEnviron is this process's environment for a child. The OTEL_*
+// variables configure the services' tracing; the Temporal dev server reads
+// them too (and refuses some values the SDKs accept), so it does not get them.
+func childEnviron(name string) []string {
+	if name != "temporal" {
+		return os.Environ()
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OTEL_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 func prefixLines(w io.Writer, name string, r io.Reader) {
