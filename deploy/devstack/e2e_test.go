@@ -54,6 +54,8 @@ func TestRunCommandEndToEnd(t *testing.T) {
 		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", httpPort),
 		"FAULTS=on",
 	)
+	_, opsVars := opsPorts(t)
+	cmd.Env = append(cmd.Env, opsVars...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -52,7 +52,6 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	ns := testenv.NATS(t)
 	httpPort := port(t)
 	api := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	opsURL := map[string]string{}
 	env := []string{
 		"DATA_DIR=" + t.TempDir(), "BIN_DIR=" + bin, "NATS_URL=" + ns.URL, "DATABASE_URL=" + dbURL,
 		fmt.Sprintf("TEMPORAL_PORT=%d", port(t)), fmt.Sprintf("TEMPORAL_UI_PORT=%d", port(t)),
@@ -62,11 +61,8 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
 		"OTEL_BSP_SCHEDULE_DELAY=100", // ms: spans reach the receiver quickly
 	}
-	for _, name := range services {
-		addr := fmt.Sprintf("127.0.0.1:%d", port(t))
-		opsURL[name] = "http://" + addr
-		env = append(env, strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+"_OPS_ADDR="+addr)
-	}
+	opsURL, opsVars := opsPorts(t)
+	env = append(env, opsVars...)
 	stack := runDevstack(t, root, bin, env)
 	defer stack.stop()
 
@@ -238,6 +234,18 @@ func checkDashboardMetrics(t *testing.T, root string, scraped map[string]metrics
 	if checked == 0 {
 		t.Error("no metric names found in deploy/observability")
 	}
+}
+
+// opsPorts gives every service's ops listener a free port: the run
+// command's defaults (9181-9185) may be taken by a `make run` next door.
+func opsPorts(t *testing.T) (urls map[string]string, env []string) {
+	urls = map[string]string{}
+	for _, name := range services {
+		addr := fmt.Sprintf("127.0.0.1:%d", port(t))
+		urls[name] = "http://" + addr
+		env = append(env, strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+"_OPS_ADDR="+addr)
+	}
+	return urls, env
 }
 
 // runningStack is a run command started by a test.

@@ -49,6 +49,7 @@ func TestRunServesDocsInChromium(t *testing.T) {
 	cfg := defaultConfig(t)
 	cfg.NATS.URL, cfg.Postgres.URL = ns.URL, testenv.Postgres(t)
 	cfg.HTTPAddr = freeAddr(t)
+	cfg.OpsAddr = freeAddr(t) // the default port may be taken next door
 	cfg.Shutdown.Timeout = 5 * time.Second
 
 	ctx, cancel := context.WithCancel(context.Background())

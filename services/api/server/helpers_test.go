@@ -67,7 +67,7 @@ func testLogger(t *testing.T) *slog.Logger {
 func defaultConfig(t *testing.T) server.Config {
 	t.Helper()
 	for _, k := range []string{"HTTP_ADDR", "HTTP_BODY_LIMIT", "RATE_LIMIT_MAX", "RATE_LIMIT_WINDOW", "PREFER_WAIT_MAX",
-		"STATUS_TIMEOUT", "HTTP_REQUEST_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_PROXY_HEADER", "HTTP_TRUSTED_PROXIES"} {
+		"STATUS_TIMEOUT", "HTTP_REQUEST_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_PROXY_HEADER", "HTTP_TRUSTED_PROXIES", "OPS_ADDR"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
