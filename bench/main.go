@@ -29,13 +29,20 @@ func main() {
 	out := flag.String("out", "bench/results", "directory for the JSON and Markdown reports")
 	pragmas := flag.String("sqlite-pragmas", "", `dev server SQLite pragmas, comma-separated; "none" for SQLite's defaults; empty for the run command's default`)
 	dynamic := flag.String("dynamic-config", "", `dev server dynamic config (key=JSON), comma-separated; "none" for the server's defaults; empty for the run command's default`)
+	telemetry := flag.String("telemetry", "off", "off | on | both: tracing and metrics off, on (OTLP export, scraped /metrics), or one full run each, off first")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *scenario, *ratesFlag, *rate, *orders, *segment, *rounds, *out, tuning{*pragmas, *dynamic}); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	modes := []string{*telemetry}
+	if *telemetry == "both" {
+		modes = []string{"off", "on"}
+	}
+	for _, mode := range modes {
+		if err := run(ctx, *scenario, *ratesFlag, *rate, *orders, *segment, *rounds, *out, tuning{*pragmas, *dynamic, mode}); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
 	}
 }
 
@@ -64,7 +71,7 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 		return fmt.Errorf("unknown scenario %q", scenario)
 	}
 
-	stamp := time.Now().UTC().Format("20060102T150405")
+	stamp := time.Now().UTC().Format("20060102T150405") + "-telemetry-" + tune.telemetry
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 type tuning struct {
 	sqlitePragmas string
 	dynamicConfig string
+	telemetry     string // on or off: see telemetryEnv
 }
 
 // stack is the whole system started through the real run command
@@ -29,6 +30,7 @@ type stack struct {
 	TemporalAddr string
 	NATSURL      string
 	DBURL        string
+	stopTel      func()
 }
 
 func startStack(ctx context.Context, root, dataDir, logPath string, faults bool, tune tuning, dbName string) (*stack, error) {
@@ -74,6 +76,11 @@ func startStack(ctx context.Context, root, dataDir, logPath string, faults bool,
 	if tune.dynamicConfig != "" {
 		s.cmd.Env = append(s.cmd.Env, "TEMPORAL_DYNAMIC_CONFIG="+tune.dynamicConfig)
 	}
+	telEnv, stopTel, err := telemetryEnv(tune.telemetry)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd.Env, s.stopTel = append(s.cmd.Env, telEnv...), stopTel
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
@@ -117,4 +124,5 @@ func (s *stack) Stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	}
+	s.stopTel()
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 func TestSetupTelemetryWithoutEndpointCreatesSpansButExportsNothing(t *testing.T) {
@@ -50,7 +50,7 @@ func TestSetupTelemetryDisabled(t *testing.T) {
 	t.Setenv("OTEL_SDK_DISABLED", "true")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
 	// A fresh no-op provider: an earlier test may have installed an SDK one.
-	otel.SetTracerProvider(trace.NewNoopTracerProvider())
+	otel.SetTracerProvider(noop.NewTracerProvider())
 	tel, err := SetupTelemetry(context.Background(), "test", prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
