@@ -135,6 +135,12 @@ func TestMalformedCommandsAreDeadLettered(t *testing.T) {
 	if rs[good.CommandID].Outcome != contracts.OutcomeStarted {
 		t.Fatalf("valid command after the bad ones: %+v", rs[good.CommandID])
 	}
+	if got := s.metric("orderflow_bridge_commands_dead_lettered_total", map[string]string{"reason": "undecodable"}); got != float64(len(cases)) {
+		t.Errorf("dead-letter counter %v, want %d", got, len(cases))
+	}
+	if got := s.metric("orderflow_bridge_commands_total", map[string]string{"kind": "start", "outcome": "started"}); got != 1 {
+		t.Errorf("started counter %v, want 1", got)
+	}
 }
 
 // A signal for an order that never existed is rejected with a reason once
@@ -152,6 +158,9 @@ func TestSignalForUnknownOrderIsRejected(t *testing.T) {
 		if r.Outcome != contracts.OutcomeRejected || r.Reason != "unknown order" {
 			t.Fatalf("result %+v, want rejected: unknown order", r)
 		}
+	}
+	if got := s.metric("orderflow_bridge_commands_total", map[string]string{"outcome": "rejected", "reason": "unknown_order"}); got != 3 {
+		t.Errorf("rejected counter %v, want 3", got)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"os"
 	"testing"
@@ -44,6 +45,7 @@ type stack struct {
 	cfg    bridge.Config
 	cancel context.CancelFunc
 	done   chan error
+	reg    *prometheus.Registry // the bridge's metrics
 }
 
 // newStack starts NATS, dials Temporal at addr, runs the workers and the
@@ -80,7 +82,7 @@ func newIdleStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack 
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, nats: ns, nc: nc, js: ns.JetStream(nc), tc: tc, cfg: cfg}
+	s := &stack{t: t, nats: ns, nc: nc, js: ns.JetStream(nc), tc: tc, cfg: cfg, reg: prometheus.NewRegistry()}
 	s.pool = startWorkers(t, tc, cfg, s.js)
 	return s
 }
@@ -89,8 +91,40 @@ func newIdleStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack 
 func (s *stack) startBridge() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan error, 1)
-	go func() { s.done <- bridge.Run(ctx, s.cfg, s.nc, s.tc, testLog(s.t)) }()
+	reg := prometheus.NewRegistry() // a restarted bridge registers afresh
+	s.reg = reg
+	go func() { s.done <- bridge.Run(ctx, s.cfg, s.nc, s.tc, testLog(s.t), bridge.WithMetrics(reg)) }()
 	s.t.Cleanup(s.stopBridge)
+}
+
+// metric sums the bridge's counter name over the series whose labels
+// include labels.
+func (s *stack) metric(name string, labels map[string]string) float64 {
+	s.t.Helper()
+	families, err := s.reg.Gather()
+	if err != nil {
+		s.t.Fatalf("gather metrics: %v", err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue series
+				}
+			}
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total
 }
 
 // stopBridge cancels Run and checks it returns cleanly and promptly.

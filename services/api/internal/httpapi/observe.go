@@ -62,7 +62,13 @@ func (o *observer) middleware(c *fiber.Ctx) error {
 	defer span.End()
 	c.SetUserContext(ctx)
 
-	err := c.Next()
+	if err := c.Next(); err != nil {
+		// Settle the error into the response now, so the status recorded
+		// is the one sent (requestLogger does this inside the app).
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
 
 	route := o.route(c)
 	status := c.Response().StatusCode()
@@ -77,7 +83,7 @@ func (o *observer) middleware(c *fiber.Ctx) error {
 	}
 	o.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
 	o.duration.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
-	return err
+	return nil
 }
 
 // route is the matched route's template (/orders/:order_id/start), or

@@ -149,7 +149,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		p.Instance = c.Path()
 		p.RequestID = requestID(c)
 		if p.Status >= fiber.StatusInternalServerError {
-			log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", p.Status,
+			log.ErrorContext(c.UserContext(), "request failed", "method", c.Method(), "path", c.Path(), "status", p.Status,
 				"request_id", p.RequestID, "error", err)
 		}
 		switch p.Status {

@@ -66,7 +66,7 @@ func (s *Commands) Submit(ctx context.Context, cmd contracts.Command, wait time.
 		return Submission{}, unavailable("publish command", err)
 	}
 	sub := Submission{Command: cmd, Duplicate: dup}
-	log.Info("command stored", "duplicate", dup)
+	log.InfoContext(ctx, "command stored", "duplicate", dup)
 	if watch == nil {
 		return sub, nil
 	}
@@ -76,13 +76,13 @@ func (s *Commands) Submit(ctx context.Context, cmd contracts.Command, wait time.
 	res, err := watch.Await(wctx, cmd.CommandID, dup)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-		log.Info("no command outcome within wait", "wait", wait)
+		log.InfoContext(ctx, "no command outcome within wait", "wait", wait)
 		return sub, nil
 	case err != nil:
 		return sub, fmt.Errorf("await outcome of command %s: %w", cmd.CommandID, err)
 	}
 	sub.Result = &res
-	log.Info("command outcome", logging.KeyWorkflowID, res.WorkflowID, "outcome", res.Outcome, "reason", res.Reason)
+	log.InfoContext(ctx, "command outcome", logging.KeyWorkflowID, res.WorkflowID, "outcome", res.Outcome, "reason", res.Reason)
 	if res.Outcome == contracts.OutcomeRejected {
 		return sub, &RejectedError{Result: res}
 	}

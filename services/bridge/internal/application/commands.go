@@ -67,10 +67,10 @@ func (c *Commands) Apply(ctx context.Context, cmd contracts.Command, acceptedAt,
 		case errors.Is(err, ErrWorkflowNotYet) && time.Since(firstTry) >= c.opts.NotFoundGrace:
 			res, err = contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonUnknownOrder}, nil
 		case errors.Is(err, ErrWorkflowNotYet):
-			log.Debug("workflow not found yet; waiting for its start", logging.KeyAttempt, attempt)
+			log.DebugContext(ctx, "workflow not found yet; waiting for its start", logging.KeyAttempt, attempt)
 			return contracts.CommandResult{}, err
 		case IsPermanent(err):
-			log.Error("temporal refused command", logging.Err(err), logging.KeyAttempt, attempt)
+			log.ErrorContext(ctx, "temporal refused command", logging.Err(err), logging.KeyAttempt, attempt)
 			return contracts.CommandResult{}, err
 		}
 		if err == nil {
@@ -79,7 +79,7 @@ func (c *Commands) Apply(ctx context.Context, cmd contracts.Command, acceptedAt,
 			log.InfoContext(ctx, "command settled", "outcome", res.Outcome, "reason", res.Reason, logging.KeyAttempt, attempt)
 			return res, nil
 		}
-		log.Warn("temporal call failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt, "backoff", delay)
+		log.WarnContext(ctx, "temporal call failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt, "backoff", delay)
 		select {
 		case <-ctx.Done():
 			return contracts.CommandResult{}, fmt.Errorf("apply %s to %s: %w (last error: %w)", cmd.Kind, wfID, ctx.Err(), err)

@@ -356,21 +356,21 @@ func (c *Consumer) handle(ctx context.Context, e *entry) bool {
 		c.deadLetter(ctx, m, cmdID, err.Error(), dlqRefused, log)
 		return true
 	case err != nil:
-		log.Info("command returned to the stream", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
+		log.InfoContext(ctx, "command returned to the stream", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
 		_ = m.Nak()
 		return true
 	}
 	span.SetAttributes(attribute.String("command.outcome", string(res.Outcome)))
 	c.opts.Metrics.observeSettled(cmd.Kind, res, time.Since(e.firstTry))
 	if err := c.publishResult(ctx, res, log); err != nil {
-		log.Info("command returned to the stream before its result was published", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
+		log.InfoContext(ctx, "command returned to the stream before its result was published", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
 		_ = m.Nak()
 		return true
 	}
 	if err := m.Ack(); err != nil {
 		// A lost ack means one redelivery, which the application settles
 		// idempotently.
-		log.Warn("ack command", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
+		log.WarnContext(ctx, "ack command", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
 	}
 	return true
 }
@@ -380,12 +380,12 @@ func (c *Consumer) handle(ctx context.Context, e *entry) bool {
 // redelivered.
 func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, cmdID, reason, label string, log *slog.Logger) {
 	if err := c.park(ctx, m.Subject(), m.Data(), cmdID, reason, label, log); err != nil {
-		log.Info("command returned to the stream before it was dead-lettered", logging.Err(err))
+		log.InfoContext(ctx, "command returned to the stream before it was dead-lettered", logging.Err(err))
 		_ = m.Nak()
 		return
 	}
 	if err := m.TermWithReason("dead-lettered"); err != nil {
-		log.Warn("terminate dead-lettered command", logging.Err(err))
+		log.WarnContext(ctx, "terminate dead-lettered command", logging.Err(err))
 	}
 }
 
@@ -430,7 +430,7 @@ func (c *Consumer) retry(ctx context.Context, what string, log *slog.Logger, f f
 		if err == nil {
 			return nil
 		}
-		log.Warn(what+" failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt)
+		log.WarnContext(ctx, what+" failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: %w (last error: %w)", what, ctx.Err(), err)
