@@ -194,15 +194,12 @@ func TestObservabilityEndToEnd(t *testing.T) {
 func checkDashboardMetrics(t *testing.T, root string, scraped map[string]metrics) {
 	t.Helper()
 	onlyAfterFailure := map[string]bool{
-		"temporal_activity_execution_failed":                         true,
-		"temporal_local_activity_execution_failed":                   true,
-		"temporal_workflow_failed":                                   true,
-		"temporal_workflow_task_execution_failed":                    true,
-		"temporal_activity_execution_latency_seconds_bucket":         true, // activities become non-local in the durability rework
-		"temporal_activity_schedule_to_start_latency_seconds_bucket": true,
-		"orderflow_bridge_commands_dead_lettered_total":              true, // counted on the first dead letter
-		"orderflow_orders_oldest_in_step_seconds":                    true, // only while an order is open
-		"orderflow_orders_open":                                      true,
+		"temporal_activity_execution_failed":            true,
+		"temporal_workflow_failed":                      true,
+		"temporal_workflow_task_execution_failed":       true,
+		"orderflow_bridge_commands_dead_lettered_total": true, // counted on the first dead letter
+		"orderflow_orders_oldest_in_step_seconds":       true, // only while an order is open
+		"orderflow_orders_open":                         true,
 	}
 	exported := map[string]bool{}
 	for _, m := range scraped {

@@ -181,6 +181,7 @@ func (a *Activities) PublishEvents(ctx context.Context, events []contracts.Event
 		if err != nil {
 			return temporal.NewNonRetryableApplicationError("encode event "+e.ID, "EventEncoding", err)
 		}
+		natsx.InjectTrace(ctx, m)
 		f, err := a.JS.PublishMsgAsync(m)
 		if err != nil {
 			return fmt.Errorf("publish event %s: %w", e.ID, err)
