@@ -30,13 +30,7 @@ import (
 // through NATS, Temporal (parent and child on their task queues) and the
 // projection, then checks Ctrl-C leaves nothing running.
 func TestRunCommandEndToEnd(t *testing.T) {
-	root := testenv.RepoRoot(t)
-	bin := filepath.Join(root, ".bin")
-	for _, name := range append([]string{"devstack", "temporal"}, services...) {
-		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
-			t.Fatalf("%s/%s missing: run `make build` first (make test does)", bin, name)
-		}
-	}
+	root, bin := builtBinaries(t)
 	dbURL := testenv.Postgres(t)
 	ns := testenv.NATS(t)
 	temporalPort, uiPort, httpPort := port(t), port(t), port(t)
@@ -186,6 +180,20 @@ func TestRunCommandEndToEnd(t *testing.T) {
 			t.Errorf("port %d still open after Ctrl-C", p)
 		}
 	}
+}
+
+// builtBinaries returns the repository root and its .bin directory, failing
+// when the run command, the dev server or a service binary is missing.
+func builtBinaries(t *testing.T) (root, bin string) {
+	t.Helper()
+	root = testenv.RepoRoot(t)
+	bin = filepath.Join(root, ".bin")
+	for _, name := range append([]string{"devstack", "temporal"}, services...) {
+		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
+			t.Fatalf("%s/%s missing: run `make build` first (make test does)", bin, name)
+		}
+	}
+	return root, bin
 }
 
 func port(t *testing.T) int {

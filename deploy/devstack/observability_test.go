@@ -37,13 +37,7 @@ import (
 // → its activities and the shipping child → events projected, and (4) every
 // metric the dashboards and alert rules query is one the services export.
 func TestObservabilityEndToEnd(t *testing.T) {
-	root := testenv.RepoRoot(t)
-	bin := filepath.Join(root, ".bin")
-	for _, name := range append([]string{"devstack", "temporal"}, services...) {
-		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
-			t.Fatalf("%s/%s missing: run `make build` first (make test does)", bin, name)
-		}
-	}
+	root, bin := builtBinaries(t)
 	sink := &spanSink{}
 	receiver := httptest.NewServer(sink)
 	defer receiver.Close()
