@@ -13,7 +13,7 @@ import (
 // override them, and contradictory settings are refused at start.
 func TestConfigFromEnvironment(t *testing.T) {
 	cfg := defaultConfig(t)
-	if cfg.HTTPAddr != ":8000" || cfg.BodyLimit != 65536 || cfg.RateLimitMax != 100 || cfg.RateLimitWindow != time.Second ||
+	if cfg.HTTPAddr != ":8000" || cfg.OpsAddr != ":9181" || cfg.BodyLimit != 65536 || cfg.RateLimitMax != 100 || cfg.RateLimitWindow != time.Second ||
 		cfg.WaitMax != 30*time.Second || cfg.StatusTimeout != 750*time.Millisecond || cfg.RequestTimeout != 5*time.Second {
 		t.Fatalf("defaults %+v", cfg)
 	}
@@ -40,6 +40,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		{"negative rate limit", func(c *server.Config) { c.RateLimitMax = -1 }, "RATE_LIMIT_MAX"},
 		{"zero window", func(c *server.Config) { c.RateLimitWindow = 0 }, "RATE_LIMIT_WINDOW"},
 		{"proxy header without trusted proxies", func(c *server.Config) { c.ProxyHeader = "X-Forwarded-For" }, "HTTP_TRUSTED_PROXIES"},
+		{"ops listener on the traffic port", func(c *server.Config) { c.OpsAddr = c.HTTPAddr }, "OPS_ADDR"},
 	} {
 		c := defaultConfig(t)
 		tc.mutate(&c)
