@@ -103,6 +103,7 @@ func TestCrashesLoseNothing(t *testing.T) {
 		"NATS_URL=" + ns.URL, "DATABASE_URL=" + dbURL, "TEMPORAL_ADDRESS=" + temporal.Address,
 		"ORDERS_TASK_QUEUE=" + ordersTQ, "SHIPPING_TASK_QUEUE=" + shippingTQ,
 		"FAULT_FAIL_RATE=0.33", "FAULT_HANG_RATE=0.34", "LOG_LEVEL=warn", "SHUTDOWN_TIMEOUT=2s",
+		"OPS_ADDR=127.0.0.1:0", // any free port: the defaults may be taken by a `make run` or another test
 	}
 	procs := map[string]*service{}
 	for _, name := range []string{"projector", "order-worker", "shipping-worker"} {
