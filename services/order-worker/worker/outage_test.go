@@ -94,11 +94,11 @@ func viaProxy(t *testing.T, dbURL string) (*cutProxy, string) {
 
 func (s *stack) historyLength(ctx context.Context, t *testing.T, workflowID string) int64 {
 	t.Helper()
-	d, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	d, err := s.c.DescribeWorkflow(ctx, workflowID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.GetWorkflowExecutionInfo().GetHistoryLength()
+	return d.RawResponse.GetWorkflowExecutionInfo().GetHistoryLength()
 }
 
 func (s *stack) waitStatus(ctx context.Context, t *testing.T, orderID, what string, ok func(contracts.OrderStatus) bool) contracts.OrderStatus {
@@ -141,10 +141,11 @@ func TestDatabaseOutageIsVisibleBoundedAndSurvived(t *testing.T) {
 	// The pending charge shows its attempts and last failure (a new round
 	// starts at attempt 1, so look until one has retried).
 	for pending := false; !pending; {
-		d, err := s.c.DescribeWorkflowExecution(ctx, id, "")
+		desc, err := s.c.DescribeWorkflow(ctx, id, "")
 		if err != nil {
 			t.Fatal(err)
 		}
+		d := desc.RawResponse
 		for _, a := range d.GetPendingActivities() {
 			if a.GetActivityType().GetName() == "ChargePayment" && a.GetAttempt() > 1 && a.GetLastFailure().GetMessage() != "" {
 				pending = true
