@@ -6,22 +6,50 @@ SERVICES := api bridge order-worker shipping-worker projector
 TEST_TIMEOUT ?= 10m
 TEST_FLAGS ?=
 
-.PHONY: run build tools test vet lint fmt check-fmt workflowcheck clean
+# Static binaries everywhere: the same files run on the host and in the
+# FROM scratch images, so one build serves both.
+export CGO_ENABLED := 0
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+GOBUILD  := go build -trimpath -ldflags '-s -w -X github.com/orderflow/orderflow/shared/app.Version=$(VERSION)'
+
+# Image names are settings: elsewhere point the infrastructure ones at the
+# official images (postgres:15, nats:2.15, temporalio/temporal) and `make
+# images` builds only the orderflow/ ones. Tests read the same variables.
+IMAGE_PREFIX   ?= orderflow/
+IMAGE_TAG      ?= local
+POSTGRES_IMAGE ?= orderflow/postgres:15
+NATS_IMAGE     ?= orderflow/nats:$(NATS_VERSION)
+TEMPORAL_IMAGE ?= orderflow/temporal:$(TEMPORAL_CLI_VERSION)
+NATS_VERSION          = $(shell cd shared && go list -m -f '{{.Version}}' github.com/nats-io/nats-server/v2)
+TEMPORAL_CLI_VERSION  = $(shell cd deploy/tools && GOWORK=off go list -m -f '{{.Version}}' github.com/temporalio/cli)
+export ORDERFLOW_IMAGE_PREFIX = $(IMAGE_PREFIX)
+export ORDERFLOW_IMAGE_TAG    = $(IMAGE_TAG)
+export POSTGRES_IMAGE NATS_IMAGE TEMPORAL_IMAGE
+# testcontainers' reaper image cannot be pulled here; testenv cleans up.
+export TESTCONTAINERS_RYUK_DISABLED ?= true
+
+.PHONY: run build tools test vet lint fmt check-fmt workflowcheck clean images image-services image-infra
 
 run: build
 	$(BIN)/devstack
 
 ## build: every service binary, the operator CLI, the run command and the dev server into .bin/
 build: $(BIN)/temporal
-	@for s in $(SERVICES); do echo "go build $$s"; go build -o $(BIN)/$$s ./services/$$s/cmd/$$s || exit 1; done
-	go build -o $(BIN)/orderflow ./cmd/orderflow
+	@for s in $(SERVICES); do echo "go build $$s"; $(GOBUILD) -o $(BIN)/$$s ./services/$$s/cmd/$$s || exit 1; done
+	$(GOBUILD) -o $(BIN)/orderflow ./cmd/orderflow
+	$(GOBUILD) -o $(BIN)/migrate ./shared/cmd/migrate
 	go build -o $(BIN)/devstack ./deploy/devstack
 
 ## tools: the Temporal dev server, staticcheck and workflowcheck, pinned in deploy/tools/go.mod
 tools: $(BIN)/temporal $(BIN)/workflowcheck $(BIN)/staticcheck
 
 $(BIN)/temporal: deploy/tools/go.mod
-	cd deploy/tools && GOWORK=off go build -o $(BIN)/temporal github.com/temporalio/cli/cmd/temporal
+	cd deploy/tools && GOWORK=off go build -trimpath -ldflags '-s -w' -o $(BIN)/temporal github.com/temporalio/cli/cmd/temporal
+
+## nats-server: static, from the version shared/go.mod pins (for its image)
+$(BIN)/nats-server: shared/go.mod
+	cd shared && go build -trimpath -ldflags '-s -w' -o $(BIN)/nats-server github.com/nats-io/nats-server/v2
 
 $(BIN)/staticcheck: deploy/tools/go.mod
 	cd deploy/tools && GOWORK=off go build -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
@@ -31,6 +59,24 @@ $(BIN)/workflowcheck: deploy/tools/go.mod
 
 test: build check-fmt vet lint workflowcheck
 	TEMPORAL_BIN=$(BIN)/temporal go test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) work
+
+## images: one FROM scratch image per service plus migrate, and the
+## infrastructure images (see deploy/docker/README section in README.md)
+images: image-services image-infra
+
+image-services: build
+	@for s in $(SERVICES) migrate; do \
+	  ctx=$(BIN)/image-context/$$s; rm -rf $$ctx; mkdir -p $$ctx && ln -f $(BIN)/$$s $$ctx/app && \
+	  echo "docker build $(IMAGE_PREFIX)$$s:$(IMAGE_TAG)" && \
+	  docker build -q -f deploy/docker/service.Dockerfile --build-arg NAME=$$s --build-arg VERSION=$(VERSION) \
+	    --build-arg REVISION=$(REVISION) -t $(IMAGE_PREFIX)$$s:$(IMAGE_TAG) $$ctx >/dev/null || exit 1; \
+	done
+
+# Each infrastructure image is built only when its name is one of ours.
+image-infra: $(BIN)/temporal $(BIN)/nats-server
+	@case "$(POSTGRES_IMAGE)" in orderflow/*) deploy/docker/postgres/build.sh $(POSTGRES_IMAGE);; esac
+	@case "$(NATS_IMAGE)" in orderflow/*) deploy/docker/build-static.sh nats $(BIN)/nats-server $(NATS_IMAGE) $(NATS_VERSION);; esac
+	@case "$(TEMPORAL_IMAGE)" in orderflow/*) deploy/docker/build-static.sh temporal $(BIN)/temporal $(TEMPORAL_IMAGE) $(TEMPORAL_CLI_VERSION);; esac
 
 vet:
 	go vet work

@@ -10,35 +10,43 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/orderflow/orderflow/shared/natsx"
 )
 
-// NATSServer is an embedded NATS server with JetStream, private to one test.
-// It is the real server, in process, so a test can also stop and restart it.
+// NATSServer is a NATS JetStream server private to one test: a container
+// (the default) or, with ORDERFLOW_TEST_INFRA=local, an embedded server. It
+// is the real server either way, so a test can also stop and restart it.
 type NATSServer struct {
 	URL  string
-	srv  *server.Server
-	opts server.Options
 	t    testing.TB
+	srv  *server.Server // embedded
+	opts server.Options
+	ctr  testcontainers.Container // container
 }
 
-// NATS starts a JetStream server on a free port with its store in a temp
-// directory and the contract's streams created; it stops when the test ends.
+// NATS starts a JetStream server on a free port with its store on disk and
+// the contract's streams created; it is removed when the test ends.
 func NATS(t testing.TB) *NATSServer {
 	t.Helper()
-	s := &NATSServer{t: t, opts: server.Options{
-		Host:      "127.0.0.1",
-		Port:      server.RANDOM_PORT,
-		JetStream: true,
-		StoreDir:  t.TempDir(),
-		NoLog:     true,
-		NoSigs:    true,
-	}}
-	s.Start()
-	// Keep the port so a restart comes back where clients reconnect to.
-	s.opts.Port = s.srv.Addr().(*net.TCPAddr).Port
-	t.Cleanup(s.Shutdown)
+	s := &NATSServer{t: t}
+	if useContainers() {
+		s.startContainer()
+	} else {
+		s.opts = server.Options{
+			Host:      "127.0.0.1",
+			Port:      server.RANDOM_PORT,
+			JetStream: true,
+			StoreDir:  t.TempDir(),
+			NoLog:     true,
+			NoSigs:    true,
+		}
+		s.Start()
+		// Keep the port so a restart comes back where clients reconnect to.
+		s.opts.Port = s.srv.Addr().(*net.TCPAddr).Port
+		t.Cleanup(s.Shutdown)
+	}
 	js := s.JetStream(s.Conn())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -48,9 +56,45 @@ func NATS(t testing.TB) *NATSServer {
 	return s
 }
 
-// Start (re)starts the server with its original port and store.
+// startContainer runs the NATS image on a free loopback port; the store
+// lives in the container, so a stop and start keeps the streams.
+func (s *NATSServer) startContainer() {
+	s.t.Helper()
+	err := withFreePorts(1, func(ports []int) error {
+		s.URL = fmt.Sprintf("nats://127.0.0.1:%d", ports[0])
+		var err error
+		s.ctr, err = startContainer(context.Background(), containerSpec{
+			what:  "NATS",
+			image: natsImage(),
+			cmd:   []string{"-a", "127.0.0.1", "-p", fmt.Sprint(ports[0]), "-js", "-sd", "/data/jetstream"},
+			ready: func(context.Context) error {
+				nc, err := nats.Connect(s.URL, nats.Timeout(time.Second))
+				if err != nil {
+					return err
+				}
+				nc.Close()
+				return nil
+			},
+		})
+		return err
+	})
+	if err != nil {
+		s.t.Fatalf("testenv: %v", err)
+	}
+	s.t.Cleanup(func() { terminate(s.t, s.ctr) })
+}
+
+// Start restarts the server stopped by Shutdown, on its port with its data.
 func (s *NATSServer) Start() {
 	s.t.Helper()
+	if s.ctr != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.ctr.Start(ctx); err != nil {
+			s.t.Fatalf("testenv: restart nats container: %v", err)
+		}
+		return
+	}
 	opts := s.opts
 	srv, err := server.NewServer(&opts)
 	if err != nil {
@@ -66,6 +110,15 @@ func (s *NATSServer) Start() {
 
 // Shutdown stops the server; Start brings it back with the same data.
 func (s *NATSServer) Shutdown() {
+	if s.ctr != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		timeout := 5 * time.Second
+		if err := s.ctr.Stop(ctx, &timeout); err != nil {
+			s.t.Errorf("testenv: stop nats container: %v", err)
+		}
+		return
+	}
 	if s.srv != nil {
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()

@@ -2,20 +2,73 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/orderflow/orderflow/migrations"
 )
 
-// AdminDatabaseURL is the server tests create their databases on, from
-// TEST_DATABASE_URL (default: the local server, database postgres).
-func AdminDatabaseURL() string {
-	return envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+// The PostgreSQL container is shared by the tests of one binary; each test
+// still gets a database of its own (Postgres), so nothing leaks between them.
+var (
+	pgOnce      sync.Once
+	pgContainer testcontainers.Container
+	pgAdminURL  string
+	pgErr       error
+)
+
+// AdminDatabaseURL is the server tests create their databases on: in a
+// container started once for this test binary, or with
+// ORDERFLOW_TEST_INFRA=local the server at TEST_DATABASE_URL (default: the
+// local server, database postgres).
+func AdminDatabaseURL(t testing.TB) string {
+	t.Helper()
+	if !useContainers() {
+		return envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	}
+	pgOnce.Do(func() { pgAdminURL, pgContainer, pgErr = startPostgres() })
+	if pgErr != nil {
+		t.Fatalf("testenv: %v", pgErr)
+	}
+	return pgAdminURL
+}
+
+// startPostgres runs the PostgreSQL image on a free loopback port, set up
+// through the POSTGRES_* variables that ours and the official image share.
+func startPostgres() (string, testcontainers.Container, error) {
+	var admin string
+	var ctr testcontainers.Container
+	err := withFreePorts(1, func(ports []int) error {
+		admin = fmt.Sprintf("postgres://postgres:postgres@127.0.0.1:%d/postgres?sslmode=disable", ports[0])
+		var err error
+		ctr, err = startContainer(context.Background(), containerSpec{
+			what:  "PostgreSQL",
+			image: postgresImage(),
+			// Durability is not a test's concern: no fsync, no full pages.
+			cmd: []string{"postgres", "-c", "listen_addresses=127.0.0.1",
+				"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"},
+			// PGPORT moves the server, and the image's health check with it.
+			env: map[string]string{"POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": "postgres", "POSTGRES_DB": "postgres",
+				"PGPORT": fmt.Sprint(ports[0])},
+			ready: func(ctx context.Context) error {
+				c, err := pgx.Connect(ctx, admin)
+				if err != nil {
+					return err
+				}
+				defer c.Close(ctx)
+				return c.Ping(ctx)
+			},
+		})
+		return err
+	})
+	return admin, ctr, err
 }
 
 // Postgres creates an empty database with every migration applied and
@@ -24,7 +77,7 @@ func Postgres(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	admin := AdminDatabaseURL()
+	admin := AdminDatabaseURL(t)
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		t.Fatalf("testenv: PostgreSQL is required at %s (set TEST_DATABASE_URL): %v", admin, err)

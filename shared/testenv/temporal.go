@@ -12,13 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/testcontainers/testcontainers-go"
 	"go.temporal.io/sdk/client"
 
 	"github.com/orderflow/orderflow/shared/netx"
 	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
-// TemporalServer is a Temporal dev server process started by a test.
+// TemporalServer is a Temporal dev server started by a test: a container
+// (the default) or, with ORDERFLOW_TEST_INFRA=local, a process of the
+// temporal binary. Both run the same flags, temporalx.DevServer's.
 type TemporalServer struct {
 	Address string
 	bin     string
@@ -27,6 +30,33 @@ type TemporalServer struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
 	logPath string
+	ctr     testcontainers.Container
+}
+
+// devServer is the one definition of the dev server tests run, for the
+// binary and the container alike: add a flag here and both get it.
+func devServer(port, httpPort int, dbFile string) temporalx.DevServer {
+	return temporalx.DevServer{
+		Port: port, HTTPPort: httpPort, DBFile: dbFile,
+		Headless: true, SQLitePragmas: temporalx.DefaultSQLitePragmas, DynamicConfig: temporalx.DefaultDynamicConfig,
+	}
+}
+
+// containerDBFile is where the dev server's SQLite file lives in its
+// container; the container's file system outlives a stop, so a restarted
+// server keeps its workflows.
+const containerDBFile = "/data/temporal.db"
+
+// newTemporalServer prepares a server whose files go under dir.
+func newTemporalServer(dir string) (*TemporalServer, error) {
+	if useContainers() {
+		return &TemporalServer{dbFile: containerDBFile}, nil
+	}
+	bin, err := temporalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return &TemporalServer{bin: bin, dbFile: filepath.Join(dir, "temporal.db"), logPath: filepath.Join(dir, "temporal.log")}, nil
 }
 
 var (
@@ -48,18 +78,14 @@ func Temporal(t testing.TB) string {
 		return addr
 	}
 	sharedOnce.Do(func() {
-		bin, err := temporalBinary()
-		if err != nil {
-			sharedErr = err
-			return
-		}
 		dir, err := os.MkdirTemp("", "orderflow-temporal-")
 		if err != nil {
 			sharedErr = err
 			return
 		}
-		sharedServer = &TemporalServer{bin: bin, dbFile: filepath.Join(dir, "temporal.db"), logPath: filepath.Join(dir, "temporal.log")}
-		sharedErr = sharedServer.start()
+		if sharedServer, sharedErr = newTemporalServer(dir); sharedErr == nil {
+			sharedErr = sharedServer.start()
+		}
 	})
 	if sharedErr != nil {
 		t.Fatalf("testenv: Temporal dev server: %v", sharedErr)
@@ -71,31 +97,49 @@ func Temporal(t testing.TB) string {
 // so the test can Stop it and Start it again with its workflows intact.
 func StartTemporal(t testing.TB) *TemporalServer {
 	t.Helper()
-	bin, err := temporalBinary()
+	s, err := newTemporalServer(t.TempDir())
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	dir := t.TempDir()
-	s := &TemporalServer{bin: bin, dbFile: filepath.Join(dir, "temporal.db"), logPath: filepath.Join(dir, "temporal.log")}
 	if err := s.start(); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	t.Cleanup(s.Stop)
+	t.Cleanup(s.remove)
 	return s
 }
 
-// Main runs the package's tests and stops the shared dev server afterwards:
-// call it from TestMain as os.Exit(testenv.Main(m)).
+// Main runs the package's tests and removes the shared dev server and
+// PostgreSQL afterwards: call it from TestMain as os.Exit(testenv.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
 	if sharedServer != nil {
-		sharedServer.Stop()
+		sharedServer.remove()
+	}
+	if pgContainer != nil {
+		terminate(nil, pgContainer)
 	}
 	return code
 }
 
 // Start restarts a stopped server on the same port and database file.
-func (s *TemporalServer) Start() error { return s.start() }
+func (s *TemporalServer) Start() error {
+	if s.ctr != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		return s.ctr.Start(ctx)
+	}
+	return s.start()
+}
+
+// remove stops the server for good (and deletes its container).
+func (s *TemporalServer) remove() {
+	if s.ctr != nil {
+		terminate(nil, s.ctr)
+		s.ctr = nil
+		return
+	}
+	s.Stop()
+}
 
 // start launches the server, retrying when it exits at once: the dev server
 // picks free ports for its internal services itself, so two servers started
@@ -122,23 +166,28 @@ func (s *TemporalServer) start() error {
 var errExitedEarly = errors.New("dev server exited before it answered")
 
 func (s *TemporalServer) startOnce() error {
-	uiPort, err := netx.FreePort()
+	httpPort, err := netx.FreePort()
 	if err != nil {
 		return err
 	}
-	httpPort, err := netx.FreePort()
-	if err != nil {
+	s.Address = fmt.Sprintf("127.0.0.1:%d", s.port)
+	args := devServer(s.port, httpPort, s.dbFile).Args()
+	if useContainers() {
+		s.ctr, err = startContainer(context.Background(), containerSpec{
+			what:  "Temporal dev server",
+			image: temporalImage(),
+			cmd:   args,
+			// The image's health check asks this address.
+			env:   map[string]string{"TEMPORAL_ADDRESS": s.Address},
+			ready: func(ctx context.Context) error { return dialTemporal(ctx, s.Address) },
+		})
 		return err
 	}
 	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	s.Address = fmt.Sprintf("127.0.0.1:%d", s.port)
-	s.cmd = exec.Command(s.bin, temporalx.DevServer{
-		Port: s.port, UIPort: uiPort, HTTPPort: httpPort, DBFile: s.dbFile,
-		Headless: true, SQLitePragmas: temporalx.DefaultSQLitePragmas, DynamicConfig: temporalx.DefaultDynamicConfig,
-	}.Args()...)
+	s.cmd = exec.Command(s.bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
@@ -154,8 +203,16 @@ func (s *TemporalServer) startOnce() error {
 	return nil
 }
 
-// Stop terminates the server and waits for it to exit.
+// Stop terminates the server and waits for it to exit; Start brings it
+// back with its workflows.
 func (s *TemporalServer) Stop() {
+	if s.ctr != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		timeout := 10 * time.Second
+		_ = s.ctr.Stop(ctx, &timeout)
+		return
+	}
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
@@ -215,16 +272,26 @@ func waitTemporal(addr string, timeout time.Duration, exited <-chan struct{}) er
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: quietLogger{}})
+		err := dialTemporal(ctx, addr)
 		cancel()
 		if err == nil {
-			c.Close()
 			return nil
 		}
 		last = err
 		time.Sleep(200 * time.Millisecond)
 	}
 	return last
+}
+
+// dialTemporal connects to the frontend at addr once (the SDK's dial checks
+// the server's health).
+func dialTemporal(ctx context.Context, addr string) error {
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: quietLogger{}})
+	if err != nil {
+		return err
+	}
+	c.Close()
+	return nil
 }
 
 type quietLogger struct{}
