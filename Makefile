@@ -29,7 +29,7 @@ export POSTGRES_IMAGE NATS_IMAGE TEMPORAL_IMAGE
 # testcontainers' reaper image cannot be pulled here; testenv cleans up.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 
-.PHONY: run build tools test vet lint fmt check-fmt workflowcheck clean images image-services image-infra
+.PHONY: run build tools test systemtest vet lint fmt check-fmt workflowcheck clean images image-services image-infra
 
 run: build
 	$(BIN)/devstack
@@ -78,12 +78,18 @@ image-infra: $(BIN)/temporal $(BIN)/nats-server
 	@case "$(NATS_IMAGE)" in orderflow/*) deploy/docker/build-static.sh nats $(BIN)/nats-server $(NATS_IMAGE) $(NATS_VERSION);; esac
 	@case "$(TEMPORAL_IMAGE)" in orderflow/*) deploy/docker/build-static.sh temporal $(BIN)/temporal $(TEMPORAL_IMAGE) $(TEMPORAL_CLI_VERSION);; esac
 
+## systemtest: the five service images and the infrastructure in containers,
+## one order end to end, then the order worker killed under a trickle of orders
+systemtest: images
+	go test -count=1 -timeout 5m -tags systemtest -run TestContainers -v ./deploy/systemtest/ 2>&1 | \
+	  grep -v -e '🐳' -e '✅' -e '🚫' -e '⏳' -e '🔔'; exit $${PIPESTATUS[0]}
+
 vet:
-	go vet work
+	go vet -tags systemtest work
 
 ## lint: staticcheck over every module of the workspace
 lint: $(BIN)/staticcheck
-	$(BIN)/staticcheck $$(go list -m -f '{{.Dir}}/...' | sed "s#^$(CURDIR)/#./#")
+	$(BIN)/staticcheck -tags systemtest $$(go list -m -f '{{.Dir}}/...' | sed "s#^$(CURDIR)/#./#")
 
 check-fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,68 @@
+package testenv
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// Container is a container a test started with StartContainer.
+type Container struct {
+	testcontainers.Container
+	t testing.TB
+}
+
+// StartContainer runs image on the host network with env, waits until
+// ready (nil: until it runs) answers over loopback, and removes the
+// container when the test ends. System tests run orderflow's own images
+// with it (ServiceImage names them).
+func StartContainer(t testing.TB, what, image string, env map[string]string, ready func(ctx context.Context) error) *Container {
+	t.Helper()
+	if ready == nil {
+		ready = func(context.Context) error { return nil }
+	}
+	ctr, err := startContainer(context.Background(), containerSpec{what: what, image: image, env: env, ready: ready})
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() { terminate(t, ctr) })
+	return &Container{Container: ctr, t: t}
+}
+
+// Kill sends SIGKILL to the container's process: no graceful shutdown,
+// as when a machine dies.
+func (c *Container) Kill() {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		c.t.Fatalf("testenv: docker client: %v", err)
+	}
+	defer cli.Close()
+	if _, err := cli.ContainerKill(ctx, c.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		c.t.Fatalf("testenv: kill container: %v", err)
+	}
+	// Wait until the engine reports it stopped, so a restart is a restart.
+	for ctx.Err() == nil {
+		if st, err := c.State(ctx); err == nil && !st.Running {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("testenv: container still running after SIGKILL")
+}
+
+// Restart starts a stopped or killed container again and waits until it
+// is ready.
+func (c *Container) Restart() {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		c.t.Fatalf("testenv: restart container: %v", err)
+	}
+}
