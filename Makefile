@@ -68,8 +68,8 @@ image-services: build
 	@for s in $(SERVICES) migrate; do \
 	  ctx=$(BIN)/image-context/$$s; rm -rf $$ctx; mkdir -p $$ctx && ln -f $(BIN)/$$s $$ctx/app && \
 	  echo "docker build $(IMAGE_PREFIX)$$s:$(IMAGE_TAG)" && \
-	  docker build -q -f deploy/docker/service.Dockerfile --build-arg NAME=$$s --build-arg VERSION=$(VERSION) \
-	    --build-arg REVISION=$(REVISION) -t $(IMAGE_PREFIX)$$s:$(IMAGE_TAG) $$ctx >/dev/null || exit 1; \
+	  deploy/docker/docker-build.sh -f deploy/docker/service.Dockerfile --build-arg NAME=$$s --build-arg VERSION=$(VERSION) \
+	    --build-arg REVISION=$(REVISION) -t $(IMAGE_PREFIX)$$s:$(IMAGE_TAG) $$ctx || exit 1; \
 	done
 
 # Each infrastructure image is built only when its name is one of ours.

@@ -9,5 +9,5 @@ ctx=$(dirname "$bin")/image-context/$kind
 rm -rf "$ctx" && mkdir -p "$ctx/rootfs/data" "$ctx/rootfs/tmp"
 chmod 1777 "$ctx/rootfs/tmp"
 ln -f "$bin" "$ctx/app"
-docker build -q -f "$here/$kind.Dockerfile" --build-arg VERSION="$version" -t "$image" "$ctx" >/dev/null
+"$here/docker-build.sh" -f "$here/$kind.Dockerfile" --build-arg VERSION="$version" -t "$image" "$ctx"
 echo "built $image"

@@ -49,11 +49,10 @@ func startReaper() {
 		return
 	}
 	r.Close()
-	reaperPipe = w // held open, never written, until this process ends
-	go func() { _ = cmd.Wait() }()
+	// w stays open, never written, until this process ends: the goroutine
+	// holds it (an unreferenced *os.File would be closed by its finalizer).
+	go func() { _ = cmd.Wait(); w.Close() }()
 }
-
-var reaperPipe *os.File
 
 // reap waits for the test process (pid) to end, then removes its containers.
 func reap(pid string) {

@@ -17,7 +17,8 @@ if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   initdb -D "$PGDATA" -U "$user" -E UTF8 --auth-local=trust --auth-host="$auth" $pwopt >/dev/null
   rm -f "$pwfile"
   echo "host all all all $auth" >>"$PGDATA/pg_hba.conf"
-  echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
+  # No JIT: the image leaves LLVM out.
+  printf "listen_addresses = '*'\njit = off\n" >>"$PGDATA/postgresql.conf"
   db=${POSTGRES_DB:-$user}
   if [ "$db" != postgres ]; then
     echo "CREATE DATABASE \"$db\"" | postgres --single -D "$PGDATA" postgres >/dev/null
