@@ -194,7 +194,8 @@ func waitTerminal(ctx context.Context, t *testing.T, db *pgx.Conn, orderID strin
 
 // checkOrder checks one terminal order's invariants: the projection agrees
 // with the workflow, no charge stands on an order that did not ship, at
-// most one dispatch, and the event log is gap-free from seq 1.
+// most one dispatch (event and parcel), and the event log is gap-free from
+// seq 1.
 func checkOrder(ctx context.Context, t *testing.T, db *pgx.Conn, tc client.Client, orderID string, state contracts.OrderState) {
 	t.Helper()
 	v, err := tc.QueryWorkflow(ctx, contracts.OrderWorkflowID(orderID), "", contracts.QueryStatus)
@@ -232,7 +233,15 @@ func checkOrder(ctx context.Context, t *testing.T, db *pgx.Conn, tc client.Clien
 		t.Errorf("%s: events not gap-free: %d events, seq %d..%d", orderID, n, minSeq, maxSeq)
 	}
 	if dispatched > 1 || (state == contracts.StateCancelled && dispatched != 0) {
-		t.Errorf("%s: %s with %d dispatches", orderID, state, dispatched)
+		t.Errorf("%s: %s with %d dispatched events", orderID, state, dispatched)
+	}
+	// The carrier's own record: one parcel per shipped order, none otherwise.
+	var parcels int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM parcels WHERE order_id = $1", orderID).Scan(&parcels); err != nil {
+		t.Fatal(err)
+	}
+	if (state == contracts.StateShipped && parcels != 1) || (state == contracts.StateCancelled && parcels != 0) || parcels > 1 {
+		t.Errorf("%s: %s with %d parcels at the carrier", orderID, state, parcels)
 	}
 	if t.Failed() {
 		b, _ := json.Marshal(st)

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -38,22 +39,29 @@ func (c *Container) Kill() {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if err := killContainer(ctx, c.Container); err != nil {
+		c.t.Fatalf("testenv: %v", err)
+	}
+}
+
+// killContainer sends SIGKILL to ctr and waits until the engine reports it
+// stopped, so a restart that follows is a restart.
+func killContainer(ctx context.Context, ctr testcontainers.Container) error {
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
-		c.t.Fatalf("testenv: docker client: %v", err)
+		return fmt.Errorf("docker client: %w", err)
 	}
 	defer cli.Close()
-	if _, err := cli.ContainerKill(ctx, c.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
-		c.t.Fatalf("testenv: kill container: %v", err)
+	if _, err := cli.ContainerKill(ctx, ctr.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		return fmt.Errorf("kill container: %w", err)
 	}
-	// Wait until the engine reports it stopped, so a restart is a restart.
 	for ctx.Err() == nil {
-		if st, err := c.State(ctx); err == nil && !st.Running {
-			return
+		if st, err := ctr.State(ctx); err == nil && !st.Running {
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	c.t.Fatalf("testenv: container still running after SIGKILL")
+	return fmt.Errorf("container still running after SIGKILL: %w", ctx.Err())
 }
 
 // Restart starts a stopped or killed container again and waits until it

@@ -31,6 +31,7 @@ type TemporalServer struct {
 	done    chan struct{}
 	logPath string
 	ctr     testcontainers.Container
+	t       testing.TB // the test that owns a private server (StartTemporal)
 }
 
 // devServer is the one definition of the dev server tests run, for the
@@ -101,6 +102,7 @@ func StartTemporal(t testing.TB) *TemporalServer {
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
+	s.t = t
 	if err := s.start(); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
@@ -229,6 +231,14 @@ func (s *TemporalServer) Stop() {
 // Kill ends the server with SIGKILL, as a crash would: no shutdown, the
 // SQLite file as the last commit left it. Start brings it back.
 func (s *TemporalServer) Kill() {
+	if s.ctr != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := killContainer(ctx, s.ctr); err != nil {
+			s.t.Fatalf("testenv: dev server: %v", err)
+		}
+		return
+	}
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
