@@ -13,7 +13,6 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
-	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
@@ -85,25 +84,14 @@ func prepare() {
 }
 
 // removeOrphans removes testenv containers whose test process is gone (it
-// was killed before its cleanup ran). Containers run on the host network,
-// so the process IDs in their labels are this machine's.
+// was killed before its cleanup ran and its reaper failed too). Containers
+// run on the host network, so the process IDs in their labels are this
+// machine's.
 func removeOrphans(ctx context.Context) {
-	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
-	if err != nil {
-		return // the first container start reports the engine's absence
-	}
-	defer cli.Close()
-	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", labelTestenv)})
-	if err != nil {
-		return
-	}
-	for _, c := range list.Items {
-		pid, err := strconv.Atoi(c.Labels[labelPID])
-		if err != nil || processAlive(pid) {
-			continue
-		}
-		_, _ = cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-	}
+	removeContainers(ctx, labelTestenv, func(labels map[string]string) bool {
+		pid, err := strconv.Atoi(labels[labelPID])
+		return err == nil && !processAlive(pid)
+	})
 }
 
 func processAlive(pid int) bool {

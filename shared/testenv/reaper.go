@@ -59,11 +59,12 @@ func reap(pid string) {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	removeContainers(ctx, labelPID+"="+pid)
+	removeContainers(ctx, labelPID+"="+pid, nil)
 }
 
-// removeContainers force-removes the containers carrying label (key=value).
-func removeContainers(ctx context.Context, label string) {
+// removeContainers force-removes the containers carrying label (key or
+// key=value) that match (nil: all of them).
+func removeContainers(ctx context.Context, label string, match func(labels map[string]string) bool) {
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		return
@@ -74,6 +75,9 @@ func removeContainers(ctx context.Context, label string) {
 		return
 	}
 	for _, c := range list.Items {
+		if match != nil && !match(c.Labels) {
+			continue
+		}
 		_, _ = cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	}
 }
