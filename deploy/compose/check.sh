@@ -14,7 +14,9 @@ free_port() {
   done
 }
 export PG_PORT=$(free_port) NATS_PORT=$(free_port) TEMPORAL_PORT=$(free_port) \
-  TEMPORAL_UI_PORT=$(free_port) TEMPORAL_HTTP_PORT=$(free_port) API_PORT=$(free_port)
+  TEMPORAL_UI_PORT=$(free_port) TEMPORAL_HTTP_PORT=$(free_port) API_PORT=$(free_port) \
+  API_OPS_PORT=$(free_port) BRIDGE_OPS_PORT=$(free_port) ORDER_WORKER_OPS_PORT=$(free_port) \
+  SHIPPING_WORKER_OPS_PORT=$(free_port) PROJECTOR_OPS_PORT=$(free_port)
 api="http://127.0.0.1:$API_PORT"
 dc() { $compose -p "$project" -f "$here/compose.yaml" "$@"; }
 

@@ -38,10 +38,7 @@ func start(t *testing.T) *system {
 	dbURL := testenv.Postgres(t)
 	ns := testenv.NATS(t)
 	tsrv := testenv.StartTemporal(t)
-	port, err := netx.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := freePort(t)
 	s := &system{api: fmt.Sprintf("http://127.0.0.1:%d", port), dbURL: dbURL, temporal: tsrv.Address}
 	env := func(extra ...string) map[string]string {
 		m := map[string]string{
@@ -53,24 +50,47 @@ func start(t *testing.T) *system {
 		}
 		return m
 	}
-	testenv.StartContainer(t, "projector", testenv.ServiceImage("projector"), env(), nil)
-	s.orderWorker = testenv.StartContainer(t, "order-worker", testenv.ServiceImage("order-worker"), env(), nil)
-	testenv.StartContainer(t, "shipping-worker", testenv.ServiceImage("shipping-worker"), env(), nil)
-	testenv.StartContainer(t, "bridge", testenv.ServiceImage("bridge"), env(), nil)
-	testenv.StartContainer(t, "api", testenv.ServiceImage("api"), env("HTTP_ADDR", fmt.Sprintf("127.0.0.1:%d", port)),
-		func(ctx context.Context) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.api+"/readyz", nil)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("readyz: %d", resp.StatusCode)
-			}
-			return nil
-		})
+	// Each service on free ports (traffic and ops listener), ready when its
+	// ops listener's /readyz answers 200: every dependency reached.
+	run := func(name string, extra ...string) *testenv.Container {
+		ops := freePort(t)
+		e := env(append(extra, "OPS_ADDR", fmt.Sprintf("127.0.0.1:%d", ops))...)
+		return testenv.StartContainer(t, name, testenv.ServiceImage(name), e, ready(fmt.Sprintf("http://127.0.0.1:%d/readyz", ops)))
+	}
+	run("projector")
+	s.orderWorker = run("order-worker")
+	run("shipping-worker")
+	run("bridge")
+	run("api", "HTTP_ADDR", fmt.Sprintf("127.0.0.1:%d", port))
 	return s
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := netx.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ready polls url until it answers 200.
+func ready(url string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %d", url, resp.StatusCode)
+		}
+		return nil
+	}
 }
 
 func (s *system) post(t *testing.T, path, body string) int {
