@@ -57,7 +57,7 @@ func wantContains(t *testing.T, out string, wants ...string) {
 func emptyDatabase(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	admin := testenv.AdminDatabaseURL()
+	admin := testenv.AdminDatabaseURL(t)
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		t.Fatal(err)
