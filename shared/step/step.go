@@ -97,15 +97,16 @@ func ActivityOptions(o Options) workflow.ActivityOptions {
 	}
 }
 
-// Run executes activity(arg) until it succeeds, decoding its result into
-// result (may be nil). It returns ErrCancelled (wrapped) when Hooks.Cancel
+// Run executes activity(arg(round)) until it succeeds, decoding its result
+// into result (may be nil). round counts the step's rounds from 1, so an
+// argument can tell a round from the one before (fresh fault draws, say). It returns ErrCancelled (wrapped) when Hooks.Cancel
 // stopped it, the activity's error when it failed for good (non-retryable,
 // or MaxAttempts reached), and the context's error when ctx ended.
-func Run(ctx workflow.Context, o Options, h Hooks, activity, arg, result any) error {
+func Run(ctx workflow.Context, o Options, h Hooks, activity any, arg func(round int) any, result any) error {
 	ao := ActivityOptions(o)
-	for {
+	for round := 1; ; round++ {
 		actx, cancel := workflow.WithCancel(ctx)
-		f := workflow.ExecuteActivity(workflow.WithActivityOptions(actx, ao), activity, arg)
+		f := workflow.ExecuteActivity(workflow.WithActivityOptions(actx, ao), activity, arg(round))
 		requested := false
 		for !f.IsReady() {
 			if err := workflow.Await(ctx, func() bool {

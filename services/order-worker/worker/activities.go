@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -69,24 +70,37 @@ type Activities struct {
 }
 
 // inject applies the fault injector to this attempt. The attempt comes from
-// Temporal (v1 workflows) or, for v0 local activities, from the argument.
-func (a *Activities) inject(ctx context.Context, step contracts.Step, orderID string, argAttempt int) error {
+// Temporal (v1 workflows) or, for v0 local activities, from the argument. A
+// later round of a step draws afresh: its attempts count from 1 again.
+func (a *Activities) inject(ctx context.Context, step contracts.Step, orderID string, argAttempt, round int) error {
 	attempt := argAttempt
 	if attempt == 0 {
 		attempt = stepx.Attempt(ctx)
 	}
-	if err := a.Faults.Inject(ctx, string(step), orderID, attempt); err != nil {
+	key := orderID
+	if round > 1 {
+		key += "#r" + strconv.Itoa(round)
+	}
+	if err := a.Faults.Inject(ctx, string(step), key, attempt); err != nil {
 		a.Log.DebugContext(ctx, "fault injected", logging.KeyOrderID, orderID, logging.KeyStep, step,
-			logging.KeyAttempt, attempt, logging.KeyWorkflowID, activity.GetInfo(ctx).WorkflowExecution.ID, logging.Err(err))
+			logging.KeyAttempt, attempt, logging.KeyWorkflowID, workflowID(ctx), logging.Err(err))
 		return err
 	}
 	return nil
 }
 
+// workflowID names the activity's workflow, for logs ("" outside one).
+func workflowID(ctx context.Context) string {
+	if !activity.IsActivity(ctx) {
+		return ""
+	}
+	return activity.GetInfo(ctx).WorkflowExecution.ID
+}
+
 // ReceiveOrder acknowledges the order. The record itself is the received
 // event the workflow publishes once this step succeeds.
 func (a *Activities) ReceiveOrder(ctx context.Context, in StepInput) (StepResult, error) {
-	if err := a.inject(ctx, contracts.StepReceive, in.OrderID, in.Attempt); err != nil {
+	if err := a.inject(ctx, contracts.StepReceive, in.OrderID, in.Attempt, in.Round); err != nil {
 		return StepResult{}, err
 	}
 	return StepResult{Attempt: stepx.Attempt(ctx)}, nil
@@ -95,7 +109,7 @@ func (a *Activities) ReceiveOrder(ctx context.Context, in StepInput) (StepResult
 // ValidateOrder checks the items; an invalid order can never become valid,
 // so that failure is non-retryable.
 func (a *Activities) ValidateOrder(ctx context.Context, in StepInput) (StepResult, error) {
-	if err := a.inject(ctx, contracts.StepValidate, in.OrderID, in.Attempt); err != nil {
+	if err := a.inject(ctx, contracts.StepValidate, in.OrderID, in.Attempt, in.Round); err != nil {
 		return StepResult{}, err
 	}
 	if err := contracts.ValidateItems(in.Items); err != nil {
@@ -118,7 +132,7 @@ RETURNING status, amount_cents, charged_at, refunded_at`
 
 // ChargePayment charges the order's payment exactly once.
 func (a *Activities) ChargePayment(ctx context.Context, in PaymentInput) (PaymentResult, error) {
-	if err := a.inject(ctx, contracts.StepChargePayment, in.OrderID, in.Attempt); err != nil {
+	if err := a.inject(ctx, contracts.StepChargePayment, in.OrderID, in.Attempt, in.Round); err != nil {
 		return PaymentResult{}, err
 	}
 	r := PaymentResult{Attempt: stepx.Attempt(ctx)}
@@ -155,7 +169,7 @@ RETURNING status, amount_cents, charged_at, refunded_at`
 // once (refunding again returns the first refund), voids one that was never
 // charged, and reports not_charged for a payment_id of another order.
 func (a *Activities) RefundPayment(ctx context.Context, in PaymentInput) (PaymentResult, error) {
-	if err := a.inject(ctx, contracts.StepRefundPayment, in.OrderID, in.Attempt); err != nil {
+	if err := a.inject(ctx, contracts.StepRefundPayment, in.OrderID, in.Attempt, in.Round); err != nil {
 		return PaymentResult{}, err
 	}
 	r := PaymentResult{Attempt: stepx.Attempt(ctx)}

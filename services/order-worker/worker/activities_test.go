@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/faults"
 )
 
 // The payment activities run here without faults, straight against a real
@@ -140,5 +143,28 @@ func TestChargeLandingAfterRefundIsRefused(t *testing.T) {
 	// Refunding again keeps the tombstone.
 	if again, err := a.RefundPayment(ctx, p); err != nil || again.Status != PaymentStatusVoided {
 		t.Fatalf("second refund: %+v %v", again, err)
+	}
+}
+
+// A later round of a step (after its budget ran out) draws faults afresh:
+// were its attempts to repeat the first round's draws, a step that failed
+// every attempt of a round would fail the next ones the same way.
+func TestLaterRoundDrawsFreshFaults(t *testing.T) {
+	a := &Activities{Faults: faults.New(faults.Config{FailRate: 0.5, Seed: 3}), Log: newQuietLog()}
+	outcomes := func(round int) (s string) {
+		for attempt := 1; attempt <= 32; attempt++ {
+			if a.inject(context.Background(), contracts.StepReceive, "o1", attempt, round) != nil {
+				s += "x"
+			} else {
+				s += "."
+			}
+		}
+		return s
+	}
+	if r1, r2 := outcomes(1), outcomes(2); r1 == r2 {
+		t.Fatalf("round 2 repeats round 1's faults: %s", r1)
+	}
+	if outcomes(1) != outcomes(0) {
+		t.Fatal("round 1 must draw as a step without rounds (v0, recorded histories)")
 	}
 }

@@ -152,7 +152,7 @@ func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput)
 // run is the business process, step by step.
 func (o *order) run() error {
 	ctx := o.ctx
-	stepIn := StepInput{OrderID: o.in.OrderID, Items: o.in.Items}
+	stepIn := func(round int) any { return StepInput{OrderID: o.in.OrderID, Items: o.in.Items, Round: round} }
 
 	// 1. Receive.
 	var res StepResult
@@ -205,7 +205,7 @@ func (o *order) run() error {
 	// 4. Charge. The refund is registered first: a charge attempt may commit
 	// even when the step is cancelled or fails, and the refund (or its
 	// tombstone) settles that.
-	payIn := PaymentInput{OrderID: o.in.OrderID, PaymentID: o.in.PaymentID, AmountCents: o.st.Payment.AmountCents}
+	payIn := o.paymentInput
 	o.compensations = append(o.compensations, o.refund)
 	var pay PaymentResult
 	if err := o.step(contracts.StepChargePayment, acts.ChargePayment, payIn, &pay, &pay.Attempt); err != nil {
@@ -268,7 +268,7 @@ func (o *order) run() error {
 // attempt in flight settles first), except the refund, which is what a
 // cancel or failure needs to finish. attempt points into result at the
 // attempt number the activity returns.
-func (o *order) step(name contracts.Step, activity, arg, result any, attempt *int) error {
+func (o *order) step(name contracts.Step, activity any, arg func(round int) any, result any, attempt *int) error {
 	o.setStep(name)
 	err := stepx.Run(o.ctx, stepx.Options{Name: name, Timeout: o.set.StepTimeout, Retry: o.set.Retry}, stepx.Hooks{
 		Cancel: func() bool { return o.cancel != nil && name != contracts.StepRefundPayment },
@@ -329,8 +329,7 @@ func (o *order) waitFor(what string) {
 // database answers: a cancel or failure needs it to finish.
 func (o *order) refund() error {
 	var pay PaymentResult
-	payIn := PaymentInput{OrderID: o.in.OrderID, PaymentID: o.in.PaymentID, AmountCents: o.st.Payment.AmountCents}
-	if err := o.step(contracts.StepRefundPayment, acts.RefundPayment, payIn, &pay, &pay.Attempt); err != nil {
+	if err := o.step(contracts.StepRefundPayment, acts.RefundPayment, o.paymentInput, &pay, &pay.Attempt); err != nil {
 		return err
 	}
 	switch pay.Status {
@@ -347,6 +346,10 @@ func (o *order) refund() error {
 		o.log.Info("nothing to refund: the payment_id belongs to another order")
 	}
 	return nil
+}
+
+func (o *order) paymentInput(round int) any {
+	return PaymentInput{OrderID: o.in.OrderID, PaymentID: o.in.PaymentID, AmountCents: o.st.Payment.AmountCents, Round: round}
 }
 
 func (o *order) cancelOrder() error {

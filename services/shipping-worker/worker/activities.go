@@ -18,8 +18,12 @@ import (
 // activityio).
 type StepInput = activityio.StepInput
 
-// faultKey gives each shipping attempt its own fault draws.
+// faultKey gives each shipping attempt, and each later round of a step, its
+// own fault draws.
 func faultKey(in StepInput) string {
+	if in.Round > 1 {
+		return fmt.Sprintf("%s#%d#r%d", in.OrderID, in.ShippingAttempt, in.Round)
+	}
 	return fmt.Sprintf("%s#%d", in.OrderID, in.ShippingAttempt)
 }
 

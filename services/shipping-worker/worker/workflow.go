@@ -181,7 +181,9 @@ func (s *shipping) prepareAndDispatch() (rep contracts.ShippingReport, done bool
 // run executes one step; attempt points into result at the attempt number
 // the activity returns.
 func (s *shipping) run(name contracts.Step, maxAttempts int, activity any, cancel func() bool, result any, attempt *int) error {
-	arg := StepInput{OrderID: s.in.OrderID, ShippingAttempt: s.in.Attempt, Address: s.rep.Address, Items: s.in.Items}
+	arg := func(round int) any {
+		return StepInput{OrderID: s.in.OrderID, ShippingAttempt: s.in.Attempt, Address: s.rep.Address, Items: s.in.Items, Round: round}
+	}
 	err := stepx.Run(s.ctx, stepx.Options{Name: name, Timeout: s.in.StepTimeout, Retry: s.in.Retry, MaxAttempts: maxAttempts},
 		stepx.Hooks{
 			Cancel: cancel,

@@ -12,6 +12,8 @@ type StepInput struct {
 	OrderID string           `json:"order_id"`
 	Attempt int              `json:"attempt,omitempty"`
 	Items   []contracts.Item `json:"items"`
+	// Round is the step's round (a new one after its budget ran out).
+	Round int `json:"round,omitempty"`
 }
 
 // PaymentInput is the argument of charge and refund.
@@ -20,4 +22,5 @@ type PaymentInput struct {
 	PaymentID   string `json:"payment_id"`
 	AmountCents int64  `json:"amount_cents"`
 	Attempt     int    `json:"attempt,omitempty"`
+	Round       int    `json:"round,omitempty"`
 }

@@ -15,4 +15,6 @@ type StepInput struct {
 	Attempt         int               `json:"attempt,omitempty"`
 	Address         contracts.Address `json:"address"`
 	Items           []contracts.Item  `json:"items"`
+	// Round is the step's round (a new one after its budget ran out).
+	Round int `json:"round,omitempty"`
 }
