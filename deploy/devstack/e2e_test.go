@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -19,6 +23,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/netx"
@@ -30,18 +35,54 @@ import (
 // through NATS, Temporal (parent and child on their task queues) and the
 // projection, then checks Ctrl-C leaves nothing running.
 func TestRunCommandEndToEnd(t *testing.T) {
+	runEndToEnd(t, false)
+}
+
+// TestRunCommandSecured is the same run with everything of the Security
+// section on: API keys, the shipped NATS roles (each service logs in as its
+// own least-privilege user) and Temporal payload encryption. The order must
+// still go through, and Temporal's raw history must not show its payment ID.
+func TestRunCommandSecured(t *testing.T) {
+	runEndToEnd(t, true)
+}
+
+func runEndToEnd(t *testing.T, secured bool) {
 	root, bin := builtBinaries(t)
 	dbURL := testenv.Postgres(t)
-	ns := testenv.NATS(t)
 	temporalPort, uiPort, httpPort := port(t), port(t), port(t)
 	api := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 
+	var natsURL string
+	var secure []string
+	bearer := ""
+	if secured {
+		natsURL = fmt.Sprintf("nats://127.0.0.1:%d", port(t))
+		dir := t.TempDir()
+		key := "ofk_e2e-" + testenv.UniqueName("key")
+		digest := sha256.Sum256([]byte(key))
+		keys := filepath.Join(dir, "api-keys")
+		codecKeys := filepath.Join(dir, "codec-keys")
+		aes := make([]byte, 32)
+		_, _ = rand.Read(aes)
+		if err := os.WriteFile(keys, []byte("shop orders:write,orders:read "+hex.EncodeToString(digest[:])+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(codecKeys, []byte("k1 "+base64.StdEncoding.EncodeToString(aes)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		bearer = "Bearer " + key
+		secure = []string{"NATS_ROLES=true", "NATS_SERVER_CONFIG=" + filepath.Join(root, "deploy", "nats", "orderflow.conf"),
+			"API_KEYS_FILE=" + keys, "API_ALLOW_OPEN=false", "TEMPORAL_CODEC_KEYS_FILE=" + codecKeys}
+	} else {
+		natsURL = testenv.NATS(t).URL
+	}
+
 	cmd := exec.Command(filepath.Join(bin, "devstack"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(), secure...),
 		"DATA_DIR="+t.TempDir(),
 		"BIN_DIR="+bin,
-		"NATS_URL="+ns.URL,
+		"NATS_URL="+natsURL,
 		"DATABASE_URL="+dbURL,
 		fmt.Sprintf("TEMPORAL_PORT=%d", temporalPort),
 		fmt.Sprintf("TEMPORAL_UI_PORT=%d", uiPort),
@@ -82,9 +123,22 @@ func TestRunCommandEndToEnd(t *testing.T) {
 	}
 
 	orderID := testenv.UniqueName("order-123")
-	// The seed README's start request, verbatim apart from the order ID.
-	resp, err := http.Post(api+"/orders/"+orderID+"/start", "application/json",
-		strings.NewReader(`{"payment_id": "payment-456"}`))
+	// The seed README's start request, verbatim apart from the order ID
+	// (and the key, when secured).
+	req, _ := http.NewRequest("POST", api+"/orders/"+orderID+"/start", strings.NewReader(`{"payment_id": "payment-456"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		anon, err := http.Post(api+"/orders/"+orderID+"/start", "application/json", strings.NewReader(`{"payment_id": "p"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		anon.Body.Close()
+		if anon.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("secured API answered %d to a start without a key", anon.StatusCode)
+		}
+		req.Header.Set("Authorization", bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +172,11 @@ func TestRunCommandEndToEnd(t *testing.T) {
 	}
 
 	// The status endpoint answers for the finished order.
-	resp, err = http.Get(api + "/orders/" + orderID + "/status")
+	req, _ = http.NewRequest("GET", api+"/orders/"+orderID+"/status", nil)
+	if bearer != "" {
+		req.Header.Set("Authorization", bearer)
+	}
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +219,21 @@ func TestRunCommandEndToEnd(t *testing.T) {
 	}
 	if children.Executions[0].Status != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		t.Errorf("last child status %s", children.Executions[0].Status)
+	}
+	// Read without the codec, the history shows the payment ID only when
+	// encryption is off.
+	var raw bytes.Buffer
+	it := tc.GetWorkflowHistory(ctx, contracts.OrderWorkflowID(orderID), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := proto.Marshal(ev)
+		raw.Write(b)
+	}
+	if clear := bytes.Contains(raw.Bytes(), []byte("payment-456")); clear == secured {
+		t.Errorf("payment ID in clear in the raw history: %v (secured %v)", clear, secured)
 	}
 
 	// Ctrl-C stops everything: the run command exits and its ports close.

@@ -18,19 +18,24 @@ import (
 
 // Config lists every variable the run command reads.
 type Config struct {
-	Log       config.Log
-	DataDir   string        `env:"DATA_DIR" envDefault:".data"`
-	BinDir    string        `env:"BIN_DIR" envDefault:".bin"`
-	NATSURL   string        `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
-	DBURL     string        `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/orderflow?sslmode=disable"`
-	PGPort    int           `env:"PRIVATE_PG_PORT" envDefault:"5433"`
-	HTTPAddr  string        `env:"HTTP_ADDR" envDefault:":8000"`
-	Temporal  TemporalPorts `envPrefix:"TEMPORAL_"`
-	Faults    string        `env:"FAULTS" envDefault:"on"` // on: 33% fail, 34% hang; off: none
-	FailRate  string        `env:"FAULT_FAIL_RATE" envDefault:"0.33"`
-	HangRate  string        `env:"FAULT_HANG_RATE" envDefault:"0.34"`
-	StopAfter time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	Ops       OpsAddrs
+	Log     config.Log
+	DataDir string `env:"DATA_DIR" envDefault:".data"`
+	BinDir  string `env:"BIN_DIR" envDefault:".bin"`
+	NATSURL string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	// NATSRoles runs an embedded NATS from NATSConfig (the shipped
+	// least-privilege roles) on NATS_URL's port, with a fresh password per
+	// role, and gives each service its own role.
+	NATSRoles  bool          `env:"NATS_ROLES" envDefault:"false"`
+	NATSConfig string        `env:"NATS_SERVER_CONFIG" envDefault:"deploy/nats/orderflow.conf"`
+	DBURL      string        `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/orderflow?sslmode=disable"`
+	PGPort     int           `env:"PRIVATE_PG_PORT" envDefault:"5433"`
+	HTTPAddr   string        `env:"HTTP_ADDR" envDefault:":8000"`
+	Temporal   TemporalPorts `envPrefix:"TEMPORAL_"`
+	Faults     string        `env:"FAULTS" envDefault:"on"` // on: 33% fail, 34% hang; off: none
+	FailRate   string        `env:"FAULT_FAIL_RATE" envDefault:"0.33"`
+	HangRate   string        `env:"FAULT_HANG_RATE" envDefault:"0.34"`
+	StopAfter  time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	Ops        OpsAddrs
 }
 
 // OpsAddrs are the services' ops listeners (/metrics, /livez, /readyz),

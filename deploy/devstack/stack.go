@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +40,8 @@ type stack struct {
 
 	natsURL string
 	dbURL   string
+	// natsPasswords holds each role's password when NATS_ROLES is on.
+	natsPasswords map[string]string
 
 	procs      []*proc // stopped in reverse order
 	natsServer *natsserver.Server
@@ -160,6 +164,9 @@ func (s *stack) startTemporal() error {
 // embedded one with JetStream on that URL's port.
 func (s *stack) ensureNATS(ctx context.Context) error {
 	s.natsURL = s.cfg.NATSURL
+	if s.cfg.NATSRoles {
+		return s.startNATSWithRoles(ctx)
+	}
 	nc, err := nats.Connect(s.natsURL, nats.Timeout(2*time.Second))
 	if err != nil {
 		u, perr := url.Parse(s.natsURL)
@@ -199,6 +206,76 @@ func (s *stack) ensureNATS(ctx context.Context) error {
 	}
 	s.log.Info("streams ready")
 	return nil
+}
+
+// startNATSWithRoles runs the shipped role configuration in process with a
+// random password per role, and provisions the streams as admin.
+func (s *stack) startNATSWithRoles(ctx context.Context) error {
+	u, err := url.Parse(s.natsURL)
+	if err != nil {
+		return fmt.Errorf("NATS_URL: %w", err)
+	}
+	port := 4222
+	if p := u.Port(); p != "" {
+		fmt.Sscan(p, &port)
+	}
+	s.natsPasswords = map[string]string{}
+	for _, r := range natsx.Roles("bridge", "projector") {
+		b := make([]byte, 18)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		s.natsPasswords[r.Name] = hex.EncodeToString(b)
+		// The configuration reads each password from the environment.
+		if err := os.Setenv(natsx.PasswordVar(r.Name), s.natsPasswords[r.Name]); err != nil {
+			return err
+		}
+	}
+	opts, err := natsserver.ProcessConfigFile(s.cfg.NATSConfig)
+	// Read: no child may inherit another role's password.
+	for role := range s.natsPasswords {
+		_ = os.Unsetenv(natsx.PasswordVar(role))
+	}
+	if err != nil {
+		return fmt.Errorf("NATS_SERVER_CONFIG %s: %w", s.cfg.NATSConfig, err)
+	}
+	opts.Host, opts.Port, opts.NoSigs = "127.0.0.1", port, true
+	opts.StoreDir = filepath.Join(s.cfg.DataDir, "nats-roles")
+	srv, err := natsserver.NewServer(opts)
+	if err != nil {
+		return fmt.Errorf("start embedded nats with roles: %w", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		return fmt.Errorf("embedded nats with roles did not become ready on port %d (taken? set NATS_URL to a free port)", port)
+	}
+	s.natsServer = srv
+	s.natsURL = srv.ClientURL()
+	nc, err := nats.Connect(s.natsURL, nats.UserInfo("admin", s.natsPasswords["admin"]))
+	if err != nil {
+		return fmt.Errorf("connect as admin: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	if err := natsx.EnsureStreams(ctx, js); err != nil {
+		return err
+	}
+	s.log.Info("started embedded NATS with least-privilege roles", "url", s.natsURL, "config", s.cfg.NATSConfig)
+	return nil
+}
+
+// natsEnv is the NATS identity of service name: its role's login when
+// NATS_ROLES is on.
+func (s *stack) natsEnv(name string) []string {
+	pw, ok := s.natsPasswords[name]
+	if !ok {
+		return nil
+	}
+	return []string{"NATS_USER=" + name, "NATS_PASSWORD=" + pw,
+		"NATS_INBOX_PREFIX=" + natsx.Inbox(name), "NATS_PROVISION_STREAMS=false"}
 }
 
 // ensurePostgres uses DATABASE_URL's server when it answers (creating the
@@ -252,6 +329,7 @@ func (s *stack) startService(name string) error {
 		"HTTP_ADDR=" + s.cfg.HTTPAddr,
 		"OPS_ADDR=" + s.cfg.Ops.For(name),
 	}
+	env = append(env, s.natsEnv(name)...)
 	if s.cfg.Faults == "on" {
 		env = append(env, "FAULT_FAIL_RATE="+s.cfg.FailRate, "FAULT_HANG_RATE="+s.cfg.HangRate)
 	} else {

@@ -32,9 +32,24 @@ type Log struct {
 	Format string     `env:"LOG_FORMAT" envDefault:"text"` // text or json
 }
 
-// NATS locates the broker.
+// NATS locates the broker and says who the service is to it. Give at most
+// one of Creds, NKeySeedFile or User (with Password); see natsx.Options.
 type NATS struct {
-	URL string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	URL          string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	Creds        string `env:"NATS_CREDS"`          // credentials file (JWT + nkey seed), operator mode
+	NKeySeedFile string `env:"NATS_NKEY_SEED_FILE"` // nkey user seed file
+	User         string `env:"NATS_USER"`
+	Password     string `env:"NATS_PASSWORD"`
+	TLSCAFile    string `env:"NATS_TLS_CA_FILE"`
+	TLSCertFile  string `env:"NATS_TLS_CERT_FILE"` // client certificate, when the server verifies clients
+	TLSKeyFile   string `env:"NATS_TLS_KEY_FILE"`
+	// InboxPrefix is where replies to this service's requests arrive. A
+	// role-restricted user may only subscribe to its own prefix
+	// (_INBOX.<role>), so no service can read another's replies.
+	InboxPrefix string `env:"NATS_INBOX_PREFIX" envDefault:"_INBOX"`
+	// ProvisionStreams creates or updates the contract's streams at start.
+	// A least-privilege user may not; it then only checks they exist.
+	ProvisionStreams bool `env:"NATS_PROVISION_STREAMS" envDefault:"true"`
 }
 
 // Postgres locates the database.
@@ -49,6 +64,20 @@ type Temporal struct {
 	Namespace         string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	OrdersTaskQueue   string `env:"ORDERS_TASK_QUEUE" envDefault:"orders-tq"`
 	ShippingTaskQueue string `env:"SHIPPING_TASK_QUEUE" envDefault:"shipping-tq"`
+
+	// CodecKeysFile turns on payload encryption (temporalx.Codec): every
+	// workflow input, result, signal, query answer and memo is sealed with
+	// AES-GCM before it reaches the Temporal server.
+	CodecKeysFile string `env:"TEMPORAL_CODEC_KEYS_FILE"`
+	// TLS: a CA file alone verifies the server; cert and key add a client
+	// certificate (mTLS). APIKeyFile sends its content as a bearer API key
+	// (Temporal Cloud, or a server with an authorizer).
+	TLSCAFile     string `env:"TEMPORAL_TLS_CA_FILE"`
+	TLSCertFile   string `env:"TEMPORAL_TLS_CERT_FILE"`
+	TLSKeyFile    string `env:"TEMPORAL_TLS_KEY_FILE"`
+	TLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"`
+	TLS           bool   `env:"TEMPORAL_TLS"` // TLS with the system roots, when no file is given
+	APIKeyFile    string `env:"TEMPORAL_API_KEY_FILE"`
 }
 
 // Shutdown bounds graceful shutdown.

@@ -35,6 +35,11 @@ type Command struct {
 	OrderID   string      `json:"order_id"`
 	Kind      CommandKind `json:"kind"`
 	IssuedAt  time.Time   `json:"issued_at"`
+	// Owner is the client the command acts for: the API sets it to the
+	// authenticated client; a NATS publisher names it itself (the
+	// command-publisher role is trusted to do so). Empty means no owner
+	// (the API running without keys).
+	Owner string `json:"owner,omitempty"`
 
 	// start
 	PaymentID    string   `json:"payment_id,omitempty"`
@@ -45,6 +50,9 @@ type Command struct {
 	// update-address uses Address; cancel may carry a reason.
 	Reason string `json:"reason,omitempty"`
 }
+
+// MaxOwnerLen bounds a client ID.
+const MaxOwnerLen = 128
 
 // MaxCommandBytes bounds a command body on the wire.
 const MaxCommandBytes = 64 << 10
@@ -116,6 +124,9 @@ func (c Command) Validate() error {
 	default:
 		return &FieldError{Field: "kind", Reason: fmt.Sprintf("unknown command kind %q", c.Kind)}
 	}
+	if len(c.Owner) > MaxOwnerLen {
+		return &FieldError{Field: "owner", Reason: fmt.Sprintf("is longer than %d characters", MaxOwnerLen)}
+	}
 	if len(c.Reason) > 500 {
 		return &FieldError{Field: "reason", Reason: "is longer than 500 characters"}
 	}
@@ -170,6 +181,10 @@ type StatusReply struct {
 	Pending        []PendingActivity `json:"pending_activities,omitempty"`
 	Error          string            `json:"error,omitempty"` // set when the order is unknown or Temporal failed
 	NotFound       bool              `json:"not_found,omitempty"`
+	// Owner is the client that started the order, valid when OwnerKnown
+	// (Temporal answered the describe or the query).
+	Owner      string `json:"owner,omitempty"`
+	OwnerKnown bool   `json:"owner_known,omitempty"`
 }
 
 // PendingActivity is Temporal's view of a running activity or child.

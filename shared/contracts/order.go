@@ -73,6 +73,9 @@ type OrderInput struct {
 	ManualReview bool      `json:"manual_review"`
 	CommandID    string    `json:"command_id,omitempty"`
 	AcceptedAt   time.Time `json:"accepted_at"`
+	// Owner is the client that started the order; only it may see or
+	// change the order through the API.
+	Owner string `json:"owner,omitempty"`
 }
 
 // OrderState is the order's coarse lifecycle state.
@@ -153,6 +156,7 @@ type SignalRecord struct {
 type OrderStatus struct {
 	OrderID       string         `json:"order_id"`
 	WorkflowID    string         `json:"workflow_id"`
+	Owner         string         `json:"owner,omitempty"` // copied from OrderInput.Owner
 	State         OrderState     `json:"state"`
 	Step          Step           `json:"step"`
 	Attempts      map[Step]int   `json:"attempts"`

@@ -25,6 +25,9 @@ const (
 	// MemoPaymentID is set on every OrderWorkflow start so the bridge can tell
 	// a duplicate start from a conflicting one without running a query.
 	MemoPaymentID = "payment_id"
+	// MemoOwner is the starting client, set on every OrderWorkflow start so
+	// the bridge can refuse another client's signals without a query.
+	MemoOwner = "owner"
 )
 
 // OrderWorkflowID derives the workflow ID from the order ID. Starting a

@@ -13,12 +13,54 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
+// Options are the identity and transport options of cfg: credentials file,
+// nkey seed or user and password, TLS, and the inbox prefix.
+func Options(cfg config.NATS) ([]nats.Option, error) {
+	var opts []nats.Option
+	n := 0
+	if cfg.Creds != "" {
+		n++
+		opts = append(opts, nats.UserCredentials(cfg.Creds))
+	}
+	if cfg.NKeySeedFile != "" {
+		n++
+		o, err := nats.NkeyOptionFromSeed(cfg.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("NATS_NKEY_SEED_FILE: %w", err)
+		}
+		opts = append(opts, o)
+	}
+	if cfg.User != "" {
+		n++
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	if n > 1 {
+		return nil, errors.New("set only one of NATS_CREDS, NATS_NKEY_SEED_FILE and NATS_USER")
+	}
+	if cfg.TLSCAFile != "" {
+		opts = append(opts, nats.RootCAs(cfg.TLSCAFile))
+	}
+	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+		opts = append(opts, nats.ClientCert(cfg.TLSCertFile, cfg.TLSKeyFile))
+	}
+	if cfg.InboxPrefix != "" && cfg.InboxPrefix != nats.InboxPrefix[:len(nats.InboxPrefix)-1] {
+		opts = append(opts, nats.CustomInboxPrefix(cfg.InboxPrefix))
+	}
+	return opts, nil
+}
+
 // Connect dials NATS with reconnects that never give up, logging changes.
-func Connect(url, name string, log *slog.Logger) (*nats.Conn, error) {
-	nc, err := nats.Connect(url,
+func Connect(cfg config.NATS, name string, log *slog.Logger) (*nats.Conn, error) {
+	idOpts, err := Options(cfg)
+	if err != nil {
+		return nil, err
+	}
+	url := cfg.URL
+	nc, err := nats.Connect(url, append(idOpts,
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
@@ -28,7 +70,16 @@ func Connect(url, name string, log *slog.Logger) (*nats.Conn, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrl()) }),
-	)
+		// A refused publish or subscribe arrives asynchronously; without
+		// this handler it would go unnoticed.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Error("nats error", "error", err, "subscription", subject)
+		}),
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to nats at %s: %w", url, err)
 	}
@@ -103,10 +154,23 @@ func DeadLetter(ctx context.Context, js jetstream.JetStream, subject, originalSu
 // IsNoResponders reports whether a request found nobody listening.
 func IsNoResponders(err error) bool { return errors.Is(err, nats.ErrNoResponders) }
 
+// CheckStreams verifies that every stream of the contract exists, for
+// users not allowed to create them.
+func CheckStreams(ctx context.Context, js jetstream.JetStream, names ...string) error {
+	for _, name := range names {
+		if _, err := js.Stream(ctx, name); err != nil {
+			return fmt.Errorf("stream %s (provisioned by an admin when NATS_PROVISION_STREAMS=false): %w", name, err)
+		}
+	}
+	return nil
+}
+
 // ConnectJetStream connects to NATS and makes sure the contract's streams
-// exist, so any service may start first.
-func ConnectJetStream(ctx context.Context, url, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := Connect(url, name, log)
+// exist, so any service may start first. With cfg.ProvisionStreams off it
+// only checks the streams in check (a least-privilege user may look at
+// its own streams only).
+func ConnectJetStream(ctx context.Context, cfg config.NATS, name string, log *slog.Logger, check ...string) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := Connect(cfg, name, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -117,7 +181,12 @@ func ConnectJetStream(ctx context.Context, url, name string, log *slog.Logger) (
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := EnsureStreams(sctx, js); err != nil {
+	if cfg.ProvisionStreams {
+		err = EnsureStreams(sctx, js)
+	} else {
+		err = CheckStreams(sctx, js, check...)
+	}
+	if err != nil {
 		nc.Close()
 		return nil, nil, err
 	}

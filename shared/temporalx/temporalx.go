@@ -1,21 +1,84 @@
 // Package temporalx dials Temporal with the service's slog logger bridged
-// into the SDK.
+// into the SDK, the payload codec and the connection's TLS and API key.
 package temporalx
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
+
+// DataConverter is the SDK default, wrapped in the payload Codec when
+// cfg.CodecKeysFile is set. Dial uses it; code that decodes payloads the
+// client hands back raw (memos, history) must use the same one.
+func DataConverter(cfg config.Temporal) (converter.DataConverter, error) {
+	if cfg.CodecKeysFile == "" {
+		return converter.GetDefaultDataConverter(), nil
+	}
+	codec, err := LoadCodec(cfg.CodecKeysFile)
+	if err != nil {
+		return nil, err
+	}
+	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec), nil
+}
+
+// ClientOptions are the dial options for cfg: the data converter, TLS
+// (server verification, client certificate) and API key credentials.
+func ClientOptions(cfg config.Temporal, log *slog.Logger) (client.Options, error) {
+	dc, err := DataConverter(cfg)
+	if err != nil {
+		return client.Options{}, err
+	}
+	opts := client.Options{
+		HostPort:      cfg.Address,
+		Namespace:     cfg.Namespace,
+		Logger:        tlog.NewStructuredLogger(log),
+		DataConverter: dc,
+	}
+	if cfg.TLS || cfg.TLSCAFile != "" || cfg.TLSCertFile != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.TLSServerName}
+		if cfg.TLSCAFile != "" {
+			pem, err := os.ReadFile(cfg.TLSCAFile)
+			if err != nil {
+				return client.Options{}, fmt.Errorf("temporal tls ca: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return client.Options{}, fmt.Errorf("temporal tls ca %s: no PEM certificate", cfg.TLSCAFile)
+			}
+		}
+		if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+			if err != nil {
+				return client.Options{}, fmt.Errorf("temporal tls client certificate: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		opts.ConnectionOptions.TLS = tc
+	}
+	if cfg.APIKeyFile != "" {
+		key, err := os.ReadFile(cfg.APIKeyFile)
+		if err != nil {
+			return client.Options{}, fmt.Errorf("temporal api key: %w", err)
+		}
+		opts.Credentials = client.NewAPIKeyStaticCredentials(strings.TrimSpace(string(key)))
+	}
+	return opts, nil
+}
 
 // Option adjusts the client options Dial uses.
 type Option func(*client.Options)
@@ -31,17 +94,17 @@ func WithMetrics(h client.MetricsHandler) Option {
 // carries the OpenTelemetry tracing interceptor (global tracer provider and
 // W3C propagator), which workers created from it inherit: a workflow start
 // or signal joins the caller's trace, and workflow and activity spans follow.
+// ClientOptions adds the payload codec, TLS and API key from cfg.
 func Dial(ctx context.Context, cfg config.Temporal, log *slog.Logger, options ...Option) (client.Client, error) {
 	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("temporal tracing interceptor: %w", err)
 	}
-	opts := client.Options{
-		HostPort:     cfg.Address,
-		Namespace:    cfg.Namespace,
-		Logger:       tlog.NewStructuredLogger(log),
-		Interceptors: []interceptor.ClientInterceptor{tracing},
+	opts, err := ClientOptions(cfg, log)
+	if err != nil {
+		return nil, err
 	}
+	opts.Interceptors = []interceptor.ClientInterceptor{tracing}
 	for _, o := range options {
 		o(&opts)
 	}

@@ -67,7 +67,8 @@ func testLogger(t *testing.T) *slog.Logger {
 func defaultConfig(t *testing.T) server.Config {
 	t.Helper()
 	for _, k := range []string{"HTTP_ADDR", "HTTP_BODY_LIMIT", "RATE_LIMIT_MAX", "RATE_LIMIT_WINDOW", "PREFER_WAIT_MAX",
-		"STATUS_TIMEOUT", "HTTP_REQUEST_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_PROXY_HEADER", "HTTP_TRUSTED_PROXIES", "OPS_ADDR"} {
+		"STATUS_TIMEOUT", "HTTP_REQUEST_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_PROXY_HEADER", "HTTP_TRUSTED_PROXIES", "OPS_ADDR",
+		"API_KEYS_FILE", "JWT_JWKS_FILE", "JWT_JWKS_URL", "TEMPORAL_CODEC_KEYS_FILE", "API_ALLOW_OPEN"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
@@ -79,6 +80,12 @@ func defaultConfig(t *testing.T) server.Config {
 }
 
 func newEnv(t *testing.T, mutate func(*server.Config)) *env {
+	t.Helper()
+	return newEnvLog(t, mutate, testLogger(t))
+}
+
+// newEnvLog is newEnv with the app logging to log.
+func newEnvLog(t *testing.T, mutate func(*server.Config), log *slog.Logger) *env {
 	t.Helper()
 	ns := testenv.NATS(t)
 	dbURL := testenv.Postgres(t)
@@ -97,7 +104,7 @@ func newEnv(t *testing.T, mutate func(*server.Config)) *env {
 	}
 	t.Cleanup(pool.Close)
 	nc := ns.Conn()
-	app, err := server.New(cfg, server.Deps{NATS: nc, DB: pool, Log: testLogger(t)})
+	app, err := server.New(cfg, server.Deps{NATS: nc, DB: pool, Log: log})
 	if err != nil {
 		t.Fatalf("new app: %v", err)
 	}
@@ -267,11 +274,11 @@ func (e *env) insertOrder(st contracts.OrderStatus, seq int64, lastType contract
 	_, err := e.pool.Exec(ctx, `
 		INSERT INTO orders (order_id, workflow_id, payment_id, state, step, terminal, amount_cents, items, address,
 		  manual_review, payment_status, tracking_number, failure_reason, snapshot, last_seq, last_event_type,
-		  accepted_at, updated_at, completed_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
+		  accepted_at, updated_at, completed_at, owner)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`,
 		st.OrderID, st.WorkflowID, st.Payment.PaymentID, st.State, st.Step, st.State.Terminal(), st.Payment.AmountCents,
 		items, addr, st.ManualReview, st.Payment.Status, tracking, st.FailureReason, snap, seq, lastType,
-		st.AcceptedAt, st.UpdatedAt, st.CompletedAt)
+		st.AcceptedAt, st.UpdatedAt, st.CompletedAt, st.Owner)
 	if err != nil {
 		e.t.Fatalf("insert order: %v", err)
 	}

@@ -9,21 +9,26 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/converter"
 
+	"github.com/orderflow/orderflow/services/api/internal/auth"
 	"github.com/orderflow/orderflow/services/api/internal/httpapi"
 	"github.com/orderflow/orderflow/services/api/internal/natsbus"
 	"github.com/orderflow/orderflow/services/api/internal/orders"
 	"github.com/orderflow/orderflow/services/api/internal/pgstore"
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/ops"
 	"github.com/orderflow/orderflow/shared/pgxx"
+	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 // Config is the API's whole configuration, loaded once with config.Load.
@@ -46,7 +51,24 @@ type Config struct {
 	ProxyHeader     string        `env:"HTTP_PROXY_HEADER"`
 	TrustedProxies  []string      `env:"HTTP_TRUSTED_PROXIES"`
 	// OpsAddr serves /metrics, /livez and /readyz; "off" disables it.
-	OpsAddr string `env:"OPS_ADDR" envDefault:":9181"`
+	OpsAddr     string `env:"OPS_ADDR" envDefault:":9181"`
+	HeaderLimit int    `env:"HTTP_HEADER_LIMIT" envDefault:"8192"`
+
+	// Authentication: API keys, JWTs, or both; neither leaves the API open.
+	APIKeysFile   string        `env:"API_KEYS_FILE"`
+	AuthReload    time.Duration `env:"API_KEYS_RELOAD_INTERVAL" envDefault:"2s"`
+	JWKSFile      string        `env:"JWT_JWKS_FILE"`
+	JWKSURL       string        `env:"JWT_JWKS_URL"`
+	JWTIssuer     string        `env:"JWT_ISSUER"`
+	JWTAudience   string        `env:"JWT_AUDIENCE"`
+	AllowOpen     bool          `env:"API_ALLOW_OPEN" envDefault:"true"`
+	CodecKeysFile string        `env:"TEMPORAL_CODEC_KEYS_FILE"`
+	CodecCORS     []string      `env:"CODEC_CORS_ORIGINS"`
+}
+
+// AuthEnabled reports whether any credential source is configured.
+func (c Config) AuthEnabled() bool {
+	return c.APIKeysFile != "" || c.JWKSFile != "" || c.JWKSURL != ""
 }
 
 // Validate rejects settings that would make requests fail in confusing
@@ -73,6 +95,16 @@ func (c Config) Validate() error {
 		return errors.New("RATE_LIMIT_WINDOW must be positive")
 	case c.ProxyHeader != "" && len(c.TrustedProxies) == 0:
 		return errors.New("HTTP_PROXY_HEADER needs HTTP_TRUSTED_PROXIES, or any client could spoof its IP")
+	case c.HeaderLimit < 1024:
+		return fmt.Errorf("HTTP_HEADER_LIMIT %d is below 1024 bytes", c.HeaderLimit)
+	case c.ReadTimeout <= 0:
+		return errors.New("HTTP_READ_TIMEOUT must be positive, or a slow client holds a connection forever")
+	case !c.AllowOpen && !c.AuthEnabled():
+		return errors.New("API_ALLOW_OPEN=false needs API_KEYS_FILE, JWT_JWKS_FILE or JWT_JWKS_URL")
+	case c.JWKSFile != "" && c.JWKSURL != "":
+		return errors.New("set JWT_JWKS_FILE or JWT_JWKS_URL, not both")
+	case c.AuthEnabled() && c.AuthReload <= 0:
+		return errors.New("API_KEYS_RELOAD_INTERVAL must be positive")
 	}
 	return nil
 }
@@ -86,30 +118,63 @@ type Deps struct {
 	Metrics prometheus.Registerer
 }
 
-// New builds the HTTP app on deps.
+// New builds the HTTP app on deps. The credential files are watched until
+// the app shuts down.
 func New(cfg Config, deps Deps) (*fiber.App, error) {
 	bus, err := natsbus.New(deps.NATS, cfg.StatusTimeout, deps.Log, deps.Metrics)
 	if err != nil {
 		return nil, err
 	}
+	authn, err := auth.New(auth.Options{
+		KeysFile: cfg.APIKeysFile, ReloadInterval: cfg.AuthReload,
+		JWKSFile: cfg.JWKSFile, JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+	}, deps.Log)
+	if err != nil {
+		return nil, fmt.Errorf("authentication: %w", err)
+	}
+	if !authn.Enabled() {
+		deps.Log.Warn("!!! AUTHENTICATION IS OFF: no API_KEYS_FILE or JWKS configured; anyone who reaches this port " +
+			"can start, cancel and approve every order and read every address. Set API_KEYS_FILE outside local development. !!!")
+	} else {
+		deps.Log.Info("authentication on", "keys_file", cfg.APIKeysFile, "jwks_file", cfg.JWKSFile, "jwks_url", cfg.JWKSURL)
+	}
+	var codec http.Handler
+	switch {
+	case cfg.CodecKeysFile != "" && !authn.Enabled():
+		// Decoding for anyone would undo the encryption.
+		deps.Log.Warn("TEMPORAL_CODEC_KEYS_FILE is set but authentication is off: /codec/decode is not served")
+	case cfg.CodecKeysFile != "":
+		c, err := temporalx.LoadCodec(cfg.CodecKeysFile)
+		if err != nil {
+			authn.Close()
+			return nil, err
+		}
+		codec = converter.NewPayloadCodecHTTPHandler(c)
+	}
 	store := pgstore.New(deps.DB)
-	commands := orders.NewCommands(bus, deps.Log)
 	queries := orders.NewQueries(bus, store, deps.Log)
+	commands := orders.NewCommands(bus, queries, deps.Log)
 	checks := []httpapi.Check{{Name: "nats", Check: bus.Ready}, {Name: "postgres", Check: store.Ready}}
-	return httpapi.New(httpapi.Options{
-		BodyLimit:       cfg.BodyLimit,
-		ReadTimeout:     cfg.ReadTimeout,
-		WriteTimeout:    cfg.WriteTimeout,
-		IdleTimeout:     cfg.IdleTimeout,
-		RequestTimeout:  cfg.RequestTimeout,
-		WaitMax:         cfg.WaitMax,
-		RateLimitMax:    cfg.RateLimitMax,
-		RateLimitWindow: cfg.RateLimitWindow,
-		ProxyHeader:     cfg.ProxyHeader,
-		TrustedProxies:  cfg.TrustedProxies,
-		Feed:            natsbus.NewFeed(bus.JetStream(), deps.Log),
-		Metrics:         deps.Metrics,
-	}, commands, queries, checks, deps.Log), nil
+	app := httpapi.New(httpapi.Options{
+		BodyLimit:        cfg.BodyLimit,
+		ReadTimeout:      cfg.ReadTimeout,
+		WriteTimeout:     cfg.WriteTimeout,
+		IdleTimeout:      cfg.IdleTimeout,
+		RequestTimeout:   cfg.RequestTimeout,
+		WaitMax:          cfg.WaitMax,
+		RateLimitMax:     cfg.RateLimitMax,
+		RateLimitWindow:  cfg.RateLimitWindow,
+		ProxyHeader:      cfg.ProxyHeader,
+		TrustedProxies:   cfg.TrustedProxies,
+		Feed:             natsbus.NewFeed(bus.JetStream(), deps.Log),
+		HeaderLimit:      cfg.HeaderLimit,
+		Auth:             authn,
+		Codec:            codec,
+		CodecCORSOrigins: cfg.CodecCORS,
+		Metrics:          deps.Metrics,
+	}, commands, queries, checks, deps.Log)
+	app.Hooks().OnShutdown(func() error { authn.Close(); return nil })
+	return app, nil
 }
 
 // Run connects NATS and PostgreSQL, serves HTTP until ctx ends, then shuts
@@ -122,7 +187,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 func serve(ctx context.Context, cfg Config, log *slog.Logger, o *ops.Server) error {
-	nc, _, err := natsx.ConnectJetStream(ctx, cfg.NATS.URL, "orderflow-api", log)
+	nc, _, err := natsx.ConnectJetStream(ctx, cfg.NATS, "orderflow-api", log, contracts.StreamCommands, contracts.StreamResults)
 	if err != nil {
 		return err
 	}

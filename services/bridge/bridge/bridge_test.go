@@ -232,7 +232,7 @@ func TestRedeliveredStartThatCreatedTheRunReportsStarted(t *testing.T) {
 	cmd := startCmd(orderID, "pay-"+orderID, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	runID, err := temporal.New(s.tc, s.cfg.OrdersTaskQueue).StartOrder(ctx, contracts.OrderInput{
+	runID, err := temporal.New(s.tc, s.cfg.OrdersTaskQueue, nil).StartOrder(ctx, contracts.OrderInput{
 		OrderID: orderID, PaymentID: cmd.PaymentID, Items: contracts.DefaultItems(), Address: contracts.DefaultAddress(),
 		ManualReview: true, CommandID: cmd.CommandID, AcceptedAt: time.Now().UTC(),
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/orderflow/orderflow/services/bridge/internal/temporal"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/ops"
+	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 // Option adjusts Run.
@@ -46,7 +47,11 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, c client.Client, log *s
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	wf := temporal.New(c, cfg.OrdersTaskQueue)
+	dc, err := temporalx.DataConverter(cfg.Temporal)
+	if err != nil {
+		return err
+	}
+	wf := temporal.New(c, cfg.OrdersTaskQueue, dc)
 	commands := application.NewCommands(wf, application.CommandOptions{
 		CallTimeout:   cfg.CallTimeout,
 		RetryMin:      cfg.RetryMin,

@@ -103,6 +103,7 @@ func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput)
 		st: contracts.OrderStatus{
 			OrderID:      in.OrderID,
 			WorkflowID:   info.WorkflowExecution.ID,
+			Owner:        in.Owner,
 			State:        contracts.StateReceived,
 			Step:         contracts.StepReceive,
 			Attempts:     map[contracts.Step]int{},

@@ -56,7 +56,13 @@ func Run(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logger, 
 		ro.ops.AddCheck("postgres", ops.PostgresCheck(pool))
 		ro.ops.AddCheck("consumer", ops.ConsumerCheck(js, contracts.StreamEvents, cfg.Durable))
 	}
-	if err := natsx.EnsureStreams(ctx, js); err != nil {
+	ensure := natsx.EnsureStreams
+	if !cfg.NATS.ProvisionStreams {
+		ensure = func(ctx context.Context, js jetstream.JetStream) error {
+			return natsx.CheckStreams(ctx, js, contracts.StreamEvents)
+		}
+	}
+	if err := ensure(ctx, js); err != nil {
 		return err
 	}
 	if _, err := js.CreateOrUpdateConsumer(ctx, contracts.StreamEvents, consumerConfig(cfg, cfg.Durable)); err != nil {
@@ -177,7 +183,7 @@ func consume(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logg
 	wlog := watermill.NewSlogLoggerWithLevelMapping(log.With("component", "watermill"),
 		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}) // watermill-nats logs every message at info
 
-	subNC, err := natsx.Connect(cfg.NATS.URL, "projector-consumer", log)
+	subNC, err := natsx.Connect(cfg.NATS, "projector-consumer", log)
 	if err != nil {
 		return err
 	}
@@ -261,7 +267,7 @@ func consume(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Logg
 func batchSize(cfg Config) int { return min(cfg.BatchSize, cfg.Concurrency) }
 
 func connect(cfg Config, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := natsx.Connect(cfg.NATS.URL, name, log)
+	nc, err := natsx.Connect(cfg.NATS, name, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -109,6 +109,8 @@ func (h *handlers) boardEvents(c *fiber.Ctx) error {
 	c.Set("X-Accel-Buffering", "no")
 	shutdown := c.Context().Done()
 	life := h.boardStreamLife()
+	// With authentication on, a client sees only its own orders' events.
+	viewer := owner(c)
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer unsubscribe()
 		send := func(event, data string) bool {
@@ -130,6 +132,9 @@ func (h *handlers) boardEvents(c *fiber.Ctx) error {
 				if !ok {
 					send("resync", "{}")
 					return
+				}
+				if viewer != "" && e.Order.Owner != viewer {
+					continue
 				}
 				body, err := json.Marshal(viewOf(e))
 				if err != nil || !send("order", string(body)) {

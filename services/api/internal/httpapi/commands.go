@@ -31,6 +31,12 @@ func (h *handlers) start(c *fiber.Ctx) error {
 	return h.submit(c, contracts.CommandStart)
 }
 
+// signalAs submits a signal of a fixed kind (routes that carry their own
+// scope).
+func (h *handlers) signalAs(kind contracts.CommandKind) fiber.Handler {
+	return func(c *fiber.Ctx) error { return h.submit(c, kind) }
+}
+
 func (h *handlers) signal(c *fiber.Ctx) error {
 	kind, ok := signalKinds[c.Params("signal")]
 	if !ok {
@@ -68,6 +74,7 @@ func (h *handlers) submit(c *fiber.Ctx, kind contracts.CommandKind) error {
 	if err != nil {
 		return err
 	}
+	cmd.Owner = owner(c)
 
 	ctx, cancel := h.withTimeout(c, wait)
 	defer cancel()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -16,8 +17,18 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderflow/orderflow/services/api/internal/auth"
 	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/shared/contracts"
 )
+
+// openAuth is the Authenticator of an API without keys.
+type openAuth struct{}
+
+func (openAuth) Enabled() bool { return false }
+func (openAuth) Authenticate(context.Context, string) (auth.Client, error) {
+	return auth.Client{}, auth.ErrUnauthenticated
+}
 
 // Options are the HTTP knobs; the server package fills them from its
 // configuration.
@@ -28,13 +39,22 @@ type Options struct {
 	IdleTimeout     time.Duration
 	RequestTimeout  time.Duration // bound on broker and database work per request
 	WaitMax         time.Duration // cap of Prefer: wait
-	RateLimitMax    int           // requests per window per client IP; 0 disables
+	RateLimitMax    int           // requests per window per client (per IP when unauthenticated); 0 disables
 	RateLimitWindow time.Duration
 	ProxyHeader     string    // header holding the client IP behind a proxy
 	TrustedProxies  []string  // proxies allowed to set ProxyHeader
 	Feed            EventFeed // live order events for the board; nil: /board/events answers 503
 	// Metrics receives the HTTP metrics; nil keeps them unregistered.
-	Metrics prometheus.Registerer
+	Metrics     prometheus.Registerer
+	HeaderLimit int // bytes of request line and headers; 0 keeps Fiber's 4096-byte read buffer
+
+	Auth Authenticator // nil: open (no authentication)
+	// Codec decodes Temporal payloads for the Temporal UI at POST
+	// /codec/decode (scope codec:decode); nil: no codec endpoint.
+	Codec http.Handler
+	// CodecCORSOrigins may call the codec endpoint from a browser (the
+	// Temporal UI's origin).
+	CodecCORSOrigins []string
 }
 
 // Check is one readiness check.
@@ -46,6 +66,7 @@ type Check struct {
 // handlers holds what the routes call.
 type handlers struct {
 	opts     Options
+	auth     Authenticator
 	commands *orders.Commands
 	queries  *orders.Queries
 	checks   []Check
@@ -55,8 +76,12 @@ type handlers struct {
 
 // New builds the Fiber app with every route and middleware.
 func New(opts Options, commands *orders.Commands, queries *orders.Queries, checks []Check, log *slog.Logger) *fiber.App {
-	h := &handlers{opts: opts, commands: commands, queries: queries, checks: checks, log: log, now: time.Now}
+	if opts.Auth == nil {
+		opts.Auth = openAuth{}
+	}
+	h := &handlers{opts: opts, auth: opts.Auth, commands: commands, queries: queries, checks: checks, log: log, now: time.Now}
 	app := fiber.New(fiber.Config{
+		ReadBufferSize:          opts.HeaderLimit,
 		AppName:                 "orderflow-api",
 		BodyLimit:               opts.BodyLimit,
 		ReadTimeout:             opts.ReadTimeout,
@@ -80,26 +105,36 @@ func New(opts Options, commands *orders.Commands, queries *orders.Queries, check
 	app.Get("/readyz", h.readyz)
 	mountDocs(app)
 
+	app.Use(identify(h.auth))
 	if opts.RateLimitMax > 0 {
 		app.Use(limiter.New(limiter.Config{
-			Max:        opts.RateLimitMax,
-			Expiration: opts.RateLimitWindow,
+			Max:          opts.RateLimitMax,
+			Expiration:   opts.RateLimitWindow,
+			KeyGenerator: rateKey,
 			LimitReached: func(c *fiber.Ctx) error {
 				return fiber.NewError(fiber.StatusTooManyRequests,
-					"too many requests from "+c.IP()+"; retry after the Retry-After delay")
+					"too many requests from this client; retry after the Retry-After delay")
 			},
 		}))
 	}
-	app.Post("/orders/:order_id/start", h.start)
-	app.Post("/orders/:order_id/signals/:signal", h.signal)
-	app.Get("/orders/:order_id/status", h.status)
-	app.Get("/orders/:order_id/events", h.events)
-	app.Get("/orders/:order_id", h.order)
-	app.Get("/orders", h.list)
+	write, approve, read := h.require(auth.ScopeWrite), h.require(auth.ScopeApprove), h.require(auth.ScopeRead)
+	app.Post("/orders/:order_id/start", write, h.start)
+	app.Post("/orders/:order_id/signals/cancel", write, h.signalAs(contracts.CommandCancel))
+	app.Post("/orders/:order_id/signals/update-address", write, h.signalAs(contracts.CommandUpdateAddress))
+	app.Post("/orders/:order_id/signals/approve", approve, h.signalAs(contracts.CommandApprove))
+	// Any other signal name: authenticated callers learn it does not exist.
+	app.Post("/orders/:order_id/signals/:signal", h.require(""), h.signal)
+	app.Get("/orders/:order_id/status", read, h.status)
+	app.Get("/orders/:order_id/events", read, h.events)
+	app.Get("/orders/:order_id", read, h.order)
+	app.Get("/orders", read, h.list)
 	// The board: its page and assets hold no data; its live stream is a
-	// read route like the ones above.
+	// read route like the ones above, filtered by owner.
 	mountBoardPage(app)
-	app.Get("/board/events", h.boardEvents)
+	app.Get("/board/events", read, h.boardEvents)
+	if opts.Codec != nil {
+		mountCodec(app, opts, h.require(auth.ScopeCodec))
+	}
 	return app
 }
 

@@ -83,8 +83,15 @@ func problemFor(err error) Problem {
 		rej *orders.RejectedError
 		nr  *notReadyError
 		fbe *fiber.Error
+		ae  *authError
 	)
 	switch {
+	case errors.As(err, &ae):
+		typ, title := typeUnauthenticated, "Unauthenticated"
+		if ae.status == fiber.StatusForbidden {
+			typ, title = typeForbidden, "Forbidden"
+		}
+		return Problem{Type: typ, Title: title, Status: ae.status, Detail: ae.detail}
 	case errors.As(err, &re):
 		p := Problem{Type: re.typ, Title: re.title, Status: re.status, Detail: re.detail, Field: re.field}
 		if re.field != "" {
@@ -152,9 +159,12 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			log.ErrorContext(c.UserContext(), "request failed", "method", c.Method(), "path", c.Path(), "status", p.Status,
 				"request_id", p.RequestID, "error", err)
 		}
-		switch p.Status {
-		case fiber.StatusServiceUnavailable:
+		var ae *authError
+		switch {
+		case p.Status == fiber.StatusServiceUnavailable:
 			c.Set(fiber.HeaderRetryAfter, "1")
+		case errors.As(err, &ae):
+			c.Set(fiber.HeaderWWWAuthenticate, ae.challenge)
 		}
 		return c.Status(p.Status).JSON(p, ContentTypeProblem)
 	}

@@ -16,7 +16,7 @@ const DefaultListLimit = 50
 func (h *handlers) status(c *fiber.Ctx) error {
 	ctx, cancel := h.withTimeout(c, 0)
 	defer cancel()
-	v, err := h.queries.Status(ctx, c.Params("order_id"))
+	v, err := h.queries.Status(ctx, c.Params("order_id"), owner(c))
 	if err != nil {
 		return err
 	}
@@ -26,7 +26,7 @@ func (h *handlers) status(c *fiber.Ctx) error {
 func (h *handlers) order(c *fiber.Ctx) error {
 	ctx, cancel := h.withTimeout(c, 0)
 	defer cancel()
-	rec, err := h.queries.Order(ctx, c.Params("order_id"))
+	rec, err := h.queries.Order(ctx, c.Params("order_id"), owner(c))
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (h *handlers) events(c *fiber.Ctx) error {
 	ctx, cancel := h.withTimeout(c, 0)
 	defer cancel()
 	id := c.Params("order_id")
-	evs, err := h.queries.Events(ctx, id)
+	evs, err := h.queries.Events(ctx, id, owner(c))
 	if err != nil {
 		return err
 	}
@@ -63,6 +63,7 @@ func (h *handlers) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	f.Owner = owner(c)
 	ctx, cancel := h.withTimeout(c, 0)
 	defer cancel()
 	page, err := h.queries.List(ctx, f)

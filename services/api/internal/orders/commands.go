@@ -30,15 +30,47 @@ type ResultWatch interface {
 	Close()
 }
 
-// Commands submits commands for orders.
-type Commands struct {
-	bus CommandBus
-	log *slog.Logger
+// Owners names an order's owner; see Queries.OrderOwner.
+type Owners interface {
+	OrderOwner(ctx context.Context, orderID string) (owner string, known bool, err error)
 }
 
-// NewCommands wires the command side to its bus.
-func NewCommands(bus CommandBus, log *slog.Logger) *Commands {
-	return &Commands{bus: bus, log: log}
+// Commands submits commands for orders.
+type Commands struct {
+	bus    CommandBus
+	owners Owners
+	log    *slog.Logger
+}
+
+// NewCommands wires the command side to its bus and the owner lookup.
+func NewCommands(bus CommandBus, owners Owners, log *slog.Logger) *Commands {
+	return &Commands{bus: bus, owners: owners, log: log}
+}
+
+// checkOwner refuses, before anything is published, a command of one client
+// for another client's order, with ErrNotFound as if the order did not
+// exist. A start of an unknown order goes ahead (it creates the order); a
+// signal needs its order to be known as the sender's, so an order that does
+// not exist yet and one that belongs to someone else look the same. The
+// bridge checks the owner again, which closes the window between this
+// lookup and the command being applied.
+func (s *Commands) checkOwner(ctx context.Context, cmd contracts.Command) error {
+	if cmd.Owner == "" {
+		return nil
+	}
+	owner, known, err := s.owners.OrderOwner(ctx, cmd.OrderID)
+	switch {
+	case known && owner == cmd.Owner:
+		return nil
+	case known, cmd.Kind != contracts.CommandStart && errors.Is(err, ErrNotFound):
+		return fmt.Errorf("order %s: %w", cmd.OrderID, ErrNotFound)
+	case cmd.Kind == contracts.CommandStart:
+		// Unknown, or the live side is down: the bridge refuses a start
+		// for an order ID someone else holds.
+		return nil
+	default:
+		return err
+	}
 }
 
 // Submit validates cmd, stores it in the broker and, when wait is
@@ -47,6 +79,9 @@ func NewCommands(bus CommandBus, log *slog.Logger) *Commands {
 // command is stored and will be applied), it just leaves Result nil.
 func (s *Commands) Submit(ctx context.Context, cmd contracts.Command, wait time.Duration) (Submission, error) {
 	if err := cmd.Validate(); err != nil {
+		return Submission{}, err
+	}
+	if err := s.checkOwner(ctx, cmd); err != nil {
 		return Submission{}, err
 	}
 	log := s.log.With(logging.KeyOrderID, cmd.OrderID, logging.KeyCommandID, cmd.CommandID, "kind", cmd.Kind)

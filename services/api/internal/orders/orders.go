@@ -135,6 +135,7 @@ type Cursor struct {
 
 // ListFilter selects a page of orders.
 type ListFilter struct {
+	Owner string               // empty: every owner (the API without keys)
 	State contracts.OrderState // empty: every state
 	Limit int
 	After *Cursor

@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,10 +19,15 @@ type LiveStatus interface {
 
 // Store reads the projection in PostgreSQL. Lookups of one order return
 // ErrNotFound when the order has no row.
+//
+// owner is the client asking: an order of another owner is ErrNotFound, as
+// if it did not exist. An empty owner (the API without keys) sees every
+// order.
 type Store interface {
-	Projection(ctx context.Context, orderID string) (Projection, error)
-	Order(ctx context.Context, orderID string) (OrderRecord, error)
-	Events(ctx context.Context, orderID string) ([]EventRecord, error)
+	Owner(ctx context.Context, orderID string) (string, error)
+	Projection(ctx context.Context, orderID, owner string) (Projection, error)
+	Order(ctx context.Context, orderID, owner string) (OrderRecord, error)
+	Events(ctx context.Context, orderID, owner string) ([]EventRecord, error)
 	List(ctx context.Context, f ListFilter) (Page, error)
 }
 
@@ -40,7 +46,7 @@ func NewQueries(live LiveStatus, store Store, log *slog.Logger) *Queries {
 // Status prefers the live workflow, which knows pending retries, and falls
 // back to the projection when the bridge does not answer or does not know
 // the order (for example once its history is gone), saying which answered.
-func (q *Queries) Status(ctx context.Context, orderID string) (StatusView, error) {
+func (q *Queries) Status(ctx context.Context, orderID, owner string) (StatusView, error) {
 	if err := contracts.ValidateOrderID(orderID); err != nil {
 		return StatusView{}, err
 	}
@@ -50,6 +56,13 @@ func (q *Queries) Status(ctx context.Context, orderID string) (StatusView, error
 	switch {
 	case err != nil:
 		liveErr = err.Error()
+	case owner != "" && reply.OwnerKnown && reply.Owner != owner:
+		return StatusView{}, fmt.Errorf("order %s: %w", orderID, ErrNotFound)
+	case owner != "" && !reply.OwnerKnown:
+		// Without the owner the live view cannot be shown; the
+		// projection, filtered by owner, still can.
+		liveErr = cmp.Or(reply.Error, "live status did not name the owner")
+		reply = contracts.StatusReply{}
 	case reply.Status != nil:
 		return StatusView{
 			Source:         "temporal",
@@ -69,7 +82,7 @@ func (q *Queries) Status(ctx context.Context, orderID string) (StatusView, error
 	}
 	log.Debug("live status unavailable, using projection", "reason", liveErr)
 
-	p, err := q.store.Projection(ctx, orderID)
+	p, err := q.store.Projection(ctx, orderID, owner)
 	if errors.Is(err, ErrNotFound) {
 		return StatusView{}, fmt.Errorf("order %s: %w", orderID, ErrNotFound)
 	}
@@ -94,21 +107,45 @@ func (q *Queries) Status(ctx context.Context, orderID string) (StatusView, error
 }
 
 // Order returns the projected order.
-func (q *Queries) Order(ctx context.Context, orderID string) (OrderRecord, error) {
+func (q *Queries) Order(ctx context.Context, orderID, owner string) (OrderRecord, error) {
 	if err := contracts.ValidateOrderID(orderID); err != nil {
 		return OrderRecord{}, err
 	}
-	rec, err := q.store.Order(ctx, orderID)
+	rec, err := q.store.Order(ctx, orderID, owner)
 	return rec, storeErr("read order "+orderID, err)
 }
 
 // Events returns the order's audit log in sequence order.
-func (q *Queries) Events(ctx context.Context, orderID string) ([]EventRecord, error) {
+func (q *Queries) Events(ctx context.Context, orderID, owner string) ([]EventRecord, error) {
 	if err := contracts.ValidateOrderID(orderID); err != nil {
 		return nil, err
 	}
-	evs, err := q.store.Events(ctx, orderID)
+	evs, err := q.store.Events(ctx, orderID, owner)
 	return evs, storeErr("read events of "+orderID, err)
+}
+
+// OrderOwner says who owns orderID: known is false when neither the
+// projection nor the live workflow could name the owner (the order does
+// not exist yet, or the bridge did not answer: err tells which).
+func (q *Queries) OrderOwner(ctx context.Context, orderID string) (owner string, known bool, err error) {
+	owner, err = q.store.Owner(ctx, orderID)
+	switch {
+	case err == nil:
+		return owner, true, nil
+	case !errors.Is(err, ErrNotFound):
+		return "", false, unavailable("read order owner", err)
+	}
+	reply, err := q.live.Status(ctx, orderID)
+	switch {
+	case err != nil:
+		return "", false, unavailable("live status", err)
+	case reply.OwnerKnown:
+		return reply.Owner, true, nil
+	case reply.NotFound:
+		return "", false, ErrNotFound
+	default:
+		return "", false, unavailable("live status", errors.New(reply.Error))
+	}
 }
 
 // MaxListLimit bounds one page of the order list.

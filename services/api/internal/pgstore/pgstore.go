@@ -33,14 +33,28 @@ func (s *Store) Ready(ctx context.Context) error {
 	return nil
 }
 
+// ownerClause matches rows of owner; an empty owner (the API without keys)
+// matches every row. Every read of one order or of the list goes through it.
+const ownerClause = `($2 = '' OR owner = $2)`
+
+// Owner returns the client that started the order.
+func (s *Store) Owner(ctx context.Context, orderID string) (string, error) {
+	var owner string
+	err := s.pool.QueryRow(ctx, `SELECT owner FROM orders WHERE order_id = $1`, orderID).Scan(&owner)
+	if err != nil {
+		return "", notFound(err)
+	}
+	return owner, nil
+}
+
 // Projection returns the order's last projected snapshot.
-func (s *Store) Projection(ctx context.Context, orderID string) (orders.Projection, error) {
+func (s *Store) Projection(ctx context.Context, orderID, owner string) (orders.Projection, error) {
 	var (
 		p    orders.Projection
 		snap []byte
 	)
 	err := s.pool.QueryRow(ctx,
-		`SELECT snapshot, last_seq, updated_at FROM orders WHERE order_id = $1`, orderID,
+		`SELECT snapshot, last_seq, updated_at FROM orders WHERE order_id = $1 AND `+ownerClause, orderID, owner,
 	).Scan(&snap, &p.LastSeq, &p.UpdatedAt)
 	if err != nil {
 		return p, notFound(err)
@@ -53,7 +67,7 @@ func (s *Store) Projection(ctx context.Context, orderID string) (orders.Projecti
 
 // Order returns the order's row, with the snapshot's detail that has no
 // column of its own (shipping, attempts, errors, signals).
-func (s *Store) Order(ctx context.Context, orderID string) (orders.OrderRecord, error) {
+func (s *Store) Order(ctx context.Context, orderID, owner string) (orders.OrderRecord, error) {
 	var (
 		r                     orders.OrderRecord
 		items, address, snap  []byte
@@ -63,7 +77,7 @@ func (s *Store) Order(ctx context.Context, orderID string) (orders.OrderRecord, 
 		SELECT order_id, workflow_id, payment_id, state, step, terminal, amount_cents, items, address,
 		       manual_review, payment_status, failure_reason, snapshot, last_seq, last_event_type,
 		       accepted_at, updated_at, completed_at
-		FROM orders WHERE order_id = $1`, orderID,
+		FROM orders WHERE order_id = $1 AND `+ownerClause, orderID, owner,
 	).Scan(&r.OrderID, &r.WorkflowID, &r.Payment.PaymentID, &state, &step, &r.Terminal, &r.Payment.AmountCents,
 		&items, &address, &r.ManualReview, &r.Payment.Status, &r.FailureReason, &snap, &r.LastSeq, &lastType,
 		&r.AcceptedAt, &r.UpdatedAt, &r.CompletedAt)
@@ -88,10 +102,11 @@ func (s *Store) Order(ctx context.Context, orderID string) (orders.OrderRecord, 
 
 // Events returns the audit log; an order without a row is ErrNotFound,
 // an order with a row but no events yet is an empty list.
-func (s *Store) Events(ctx context.Context, orderID string) ([]orders.EventRecord, error) {
+func (s *Store) Events(ctx context.Context, orderID, owner string) ([]orders.EventRecord, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT event_id, seq, type, occurred_at, snapshot->>'state', COALESCE(snapshot->>'step', ''), data, projected_at
-		FROM events WHERE order_id = $1 ORDER BY seq`, orderID)
+		SELECT e.event_id, e.seq, e.type, e.occurred_at, e.snapshot->>'state', COALESCE(e.snapshot->>'step', ''), e.data, e.projected_at
+		FROM events e JOIN orders o USING (order_id)
+		WHERE e.order_id = $1 AND ($2 = '' OR o.owner = $2) ORDER BY e.seq`, orderID, owner)
 	if err != nil {
 		return nil, fmt.Errorf("query events: %w", err)
 	}
@@ -117,7 +132,7 @@ func (s *Store) Events(ctx context.Context, orderID string) ([]orders.EventRecor
 		return evs, nil
 	}
 	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE order_id = $1)`, orderID).Scan(&exists); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE order_id = $1 AND `+ownerClause+`)`, orderID, owner).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("check order: %w", err)
 	}
 	if !exists {
@@ -128,12 +143,17 @@ func (s *Store) Events(ctx context.Context, orderID string) ([]orders.EventRecor
 
 // List pages through orders newest first by keyset on (accepted_at,
 // order_id), which the orders_state_accepted_idx and orders_accepted_idx
-// indexes serve without sorting or offset scans.
+// indexes (and their owner-prefixed twins) serve without sorting or offset
+// scans.
 func (s *Store) List(ctx context.Context, f orders.ListFilter) (orders.Page, error) {
 	var (
 		where []string
 		args  []any
 	)
+	if f.Owner != "" {
+		args = append(args, f.Owner)
+		where = append(where, fmt.Sprintf("owner = $%d", len(args)))
+	}
 	if f.State != "" {
 		args = append(args, string(f.State))
 		where = append(where, fmt.Sprintf("state = $%d", len(args)))

@@ -33,7 +33,7 @@ func run(ctx context.Context) error {
 }
 
 func serve(ctx context.Context, cfg bridge.Config, log *slog.Logger, o *ops.Server, tel *ops.Telemetry) error {
-	nc, js, err := natsx.ConnectJetStream(ctx, cfg.NATS.URL, "bridge", log)
+	nc, js, err := natsx.ConnectJetStream(ctx, cfg.NATS, "bridge", log, contracts.StreamCommands)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,9 @@ const (
 	ReasonDifferentPayment = "order already exists with a different payment_id"
 	ReasonFinished         = "order already finished"
 	ReasonUnknownOrder     = "unknown order"
+	// ReasonOrderIDTaken refuses a start whose order ID another client
+	// owns, without saying whose it is.
+	ReasonOrderIDTaken = "order ID is not available"
 )
 
 // CommandOptions tune Commands.
@@ -104,6 +107,7 @@ func (c *Commands) start(ctx context.Context, cmd contracts.Command, wfID string
 		ManualReview: cmd.ManualReview,
 		CommandID:    cmd.CommandID,
 		AcceptedAt:   acceptedAt.UTC(),
+		Owner:        cmd.Owner,
 	}
 	if in.Items == nil {
 		in.Items = contracts.DefaultItems()
@@ -125,6 +129,9 @@ func (c *Commands) start(ctx context.Context, cmd contracts.Command, wfID string
 		// Not found right after "already started" is a race with retention;
 		// the next attempt sorts it out.
 		return contracts.CommandResult{}, fmt.Errorf("describe existing %s: %w", wfID, err)
+	}
+	if ex.Owner != cmd.Owner {
+		return contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonOrderIDTaken}, nil
 	}
 	if ex.PaymentID != cmd.PaymentID {
 		return contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonDifferentPayment, RunID: ex.RunID}, nil
@@ -155,6 +162,19 @@ func (c *Commands) signal(ctx context.Context, cmd contracts.Command, wfID strin
 	name, ok := signalNames[cmd.Kind]
 	if !ok {
 		return contracts.CommandResult{}, &PermanentError{Err: fmt.Errorf("no signal for command kind %q", cmd.Kind)}
+	}
+	if cmd.Owner != "" {
+		// An owned command may only touch its owner's order; another
+		// client's order looks exactly like one that does not exist.
+		ex, err := c.wf.DescribeOrder(ctx, wfID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return contracts.CommandResult{}, ErrWorkflowNotYet
+		case err != nil:
+			return contracts.CommandResult{}, fmt.Errorf("describe %s: %w", wfID, err)
+		case ex.Owner != cmd.Owner:
+			return contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonUnknownOrder}, nil
+		}
 	}
 	p := contracts.SignalPayload{CommandID: cmd.CommandID, Address: cmd.Address, Reason: cmd.Reason}
 	err := c.wf.SignalOrder(ctx, wfID, name, p)

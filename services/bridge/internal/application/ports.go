@@ -30,6 +30,7 @@ type Execution struct {
 	Status    string // RUNNING, COMPLETED, ...
 	Running   bool
 	PaymentID string // from the memo
+	Owner     string // from the memo; empty for orders started without one
 	Pending   []contracts.PendingActivity
 }
 

@@ -35,11 +35,15 @@ func (s *Status) Get(ctx context.Context, orderID string) contracts.StatusReply 
 	if errors.Is(exErr, ErrNotFound) || errors.Is(queryErr, ErrNotFound) {
 		return contracts.StatusReply{Source: "temporal", WorkflowID: wfID, NotFound: true, Error: ReasonUnknownOrder}
 	}
-	if exErr == nil {
-		reply.RunID, reply.WorkflowStatus, reply.Pending = ex.RunID, ex.Status, ex.Pending
-	}
 	if queryErr == nil {
 		reply.Status = &st
+		reply.Owner, reply.OwnerKnown = st.Owner, true
+	}
+	if exErr == nil {
+		reply.RunID, reply.WorkflowStatus, reply.Pending = ex.RunID, ex.Status, ex.Pending
+		// The memo holds the owner from the start, even while the query
+		// cannot be answered (no worker, a task in flight).
+		reply.Owner, reply.OwnerKnown = ex.Owner, true
 	}
 	if err := errors.Join(exErr, queryErr); err != nil {
 		reply.Error = err.Error()

@@ -26,9 +26,14 @@ type Workflows struct {
 
 var _ application.Workflows = (*Workflows)(nil)
 
-// New adapts c; orders are started on taskQueue.
-func New(c client.Client, taskQueue string) *Workflows {
-	return &Workflows{c: c, taskQueue: taskQueue, dc: converter.GetDefaultDataConverter()}
+// New adapts c; orders are started on taskQueue. dc must be the data
+// converter c was dialled with (it decodes memos and history the client
+// does not decode itself); nil means the SDK default.
+func New(c client.Client, taskQueue string, dc converter.DataConverter) *Workflows {
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	return &Workflows{c: c, taskQueue: taskQueue, dc: dc}
 }
 
 // StartOrder starts OrderWorkflow. The ID policies make Temporal, not the
@@ -38,7 +43,7 @@ func (w *Workflows) StartOrder(ctx context.Context, in contracts.OrderInput) (st
 	opts := client.StartWorkflowOptions{
 		ID:                                       contracts.OrderWorkflowID(in.OrderID),
 		TaskQueue:                                w.taskQueue,
-		Memo:                                     map[string]any{contracts.MemoPaymentID: in.PaymentID},
+		Memo:                                     map[string]any{contracts.MemoPaymentID: in.PaymentID, contracts.MemoOwner: in.Owner},
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
@@ -67,6 +72,11 @@ func (w *Workflows) DescribeOrder(ctx context.Context, workflowID string) (appli
 	if p, ok := info.GetMemo().GetFields()[contracts.MemoPaymentID]; ok {
 		if err := w.dc.FromPayload(p, &ex.PaymentID); err != nil {
 			return application.Execution{}, fmt.Errorf("decode memo %s of %s: %w", contracts.MemoPaymentID, workflowID, err)
+		}
+	}
+	if p, ok := info.GetMemo().GetFields()[contracts.MemoOwner]; ok {
+		if err := w.dc.FromPayload(p, &ex.Owner); err != nil {
+			return application.Execution{}, fmt.Errorf("decode memo %s of %s: %w", contracts.MemoOwner, workflowID, err)
 		}
 	}
 	for _, a := range resp.GetPendingActivities() {

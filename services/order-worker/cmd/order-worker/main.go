@@ -9,6 +9,7 @@ import (
 	"github.com/orderflow/orderflow/services/order-worker/worker"
 	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/ops"
@@ -44,7 +45,7 @@ func serve(ctx context.Context, cfg worker.Config, log *slog.Logger, o *ops.Serv
 	defer pool.Close()
 	o.AddCheck("postgres", ops.PostgresCheck(pool))
 
-	nc, js, err := natsx.ConnectJetStream(ctx, cfg.NATS.URL, "order-worker", log)
+	nc, js, err := natsx.ConnectJetStream(ctx, cfg.NATS, "order-worker", log, contracts.StreamEvents)
 	if err != nil {
 		return err
 	}

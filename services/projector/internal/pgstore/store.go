@@ -34,10 +34,11 @@ var _ projection.Writer = (*Store)(nil)
 const upsertOrders = `
 INSERT INTO orders (order_id, workflow_id, payment_id, state, step, terminal, amount_cents,
     items, address, manual_review, payment_status, tracking_number, failure_reason,
-    snapshot, last_seq, last_event_type, accepted_at, updated_at, completed_at)
+    snapshot, last_seq, last_event_type, accepted_at, updated_at, completed_at, owner)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::int8[],
     $8::jsonb[], $9::jsonb[], $10::bool[], $11::text[], $12::text[], $13::text[],
-    $14::jsonb[], $15::int8[], $16::text[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[])
+    $14::jsonb[], $15::int8[], $16::text[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[],
+    $20::text[])
 ON CONFLICT (order_id) DO UPDATE SET
     workflow_id = EXCLUDED.workflow_id,
     payment_id = EXCLUDED.payment_id,
@@ -56,7 +57,8 @@ ON CONFLICT (order_id) DO UPDATE SET
     last_event_type = EXCLUDED.last_event_type,
     accepted_at = EXCLUDED.accepted_at,
     updated_at = EXCLUDED.updated_at,
-    completed_at = EXCLUDED.completed_at
+    completed_at = EXCLUDED.completed_at,
+    owner = EXCLUDED.owner
 WHERE orders.last_seq < EXCLUDED.last_seq`
 
 // insertEvents appends events; a replayed event is skipped. No conflict
@@ -82,7 +84,7 @@ func (s *Store) Write(ctx context.Context, events []projection.Event) error {
 	b := &pgx.Batch{}
 	b.Queue(upsertOrders, o.orderID, o.workflowID, o.paymentID, o.state, o.step, o.terminal, o.amount,
 		o.items, o.address, o.manualReview, o.paymentStatus, o.tracking, o.failure,
-		o.snapshot, o.seq, o.eventType, o.acceptedAt, o.updatedAt, o.completedAt)
+		o.snapshot, o.seq, o.eventType, o.acceptedAt, o.updatedAt, o.completedAt, o.owner)
 	b.Queue(insertEvents, e.eventID, e.orderID, e.seq, e.eventType, e.occurredAt, e.data, e.snapshot)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return classify(fmt.Errorf("project %d events: %w", len(events), err))
@@ -127,6 +129,7 @@ type orderCols struct {
 	amount, seq                                 []int64
 	items, address, snapshot                    []string
 	paymentStatus, tracking, failure, eventType []string
+	owner                                       []string
 	acceptedAt, updatedAt                       []time.Time
 	completedAt                                 []pgtype.Timestamptz
 }
@@ -189,6 +192,7 @@ func orderColumns(events []projection.Event) (orderCols, error) {
 		c.acceptedAt = append(c.acceptedAt, snap.AcceptedAt)
 		c.updatedAt = append(c.updatedAt, ev.Time)
 		c.completedAt = append(c.completedAt, completed)
+		c.owner = append(c.owner, snap.Owner)
 	}
 	return c, nil
 }

@@ -48,7 +48,7 @@ func ev(orderID string, seq int64, state contracts.OrderState) projection.Event 
 		OrderID: orderID, WorkflowID: contracts.OrderWorkflowID(orderID), State: state, Step: contracts.StepReceive,
 		Items: contracts.DefaultItems(), Address: contracts.DefaultAddress(),
 		Payment:    contracts.PaymentInfo{PaymentID: "pay-" + orderID, AmountCents: 1999 * seq, Status: "pending"},
-		AcceptedAt: at,
+		AcceptedAt: at, Owner: "client-" + orderID,
 	}
 	raw, _ := json.Marshal(snap)
 	return projection.Event{Event: contracts.Event{
@@ -86,11 +86,15 @@ func TestWriteMovesOrdersOnlyForward(t *testing.T) {
 		lastSeq, amount int64
 		terminal        bool
 		events          int
+		owner           string
 	)
 	if err := pool.QueryRow(ctx, `SELECT state, last_event_type, last_seq, amount_cents, terminal,
-		(SELECT count(*) FROM events) FROM orders WHERE order_id = 'fw-1'`).
-		Scan(&state, &lastType, &lastSeq, &amount, &terminal, &events); err != nil {
+		(SELECT count(*) FROM events), owner FROM orders WHERE order_id = 'fw-1'`).
+		Scan(&state, &lastType, &lastSeq, &amount, &terminal, &events, &owner); err != nil {
 		t.Fatal(err)
+	}
+	if owner != "client-fw-1" {
+		t.Fatalf("owner column %q, want the snapshot's client-fw-1", owner)
 	}
 	if state != "shipped" || lastType != "shipped" || lastSeq != 4 || amount != 4*1999 || !terminal || events != 4 {
 		t.Fatalf("got state=%s type=%s seq=%d amount=%d terminal=%v events=%d; want shipped/shipped/4/%d/true/4",
