@@ -56,7 +56,9 @@ func newObserver(reg prometheus.Registerer) *observer {
 func (o *observer) middleware(c *fiber.Ctx) error {
 	start := time.Now()
 	hdr := propagation.HeaderCarrier{}
-	c.Request().Header.VisitAll(func(k, v []byte) { hdr.Set(string(k), string(v)) })
+	for k, v := range c.Request().Header.All() {
+		hdr.Set(string(k), string(v))
+	}
 	ctx := otel.GetTextMapPropagator().Extract(c.UserContext(), hdr)
 	ctx, span := o.tracer.Start(ctx, c.Method(), trace.WithSpanKind(trace.SpanKindServer))
 	defer span.End()
