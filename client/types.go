@@ -42,6 +42,8 @@ type Command struct {
 	Address      *Address    `json:"address,omitempty"`
 	ManualReview bool        `json:"manual_review,omitempty"`
 	Reason       string      `json:"reason,omitempty"`
+	// Owner is the client the order belongs to (README, Security).
+	Owner string `json:"owner,omitempty"`
 }
 
 // Outcome is what the bridge did with a command.
@@ -132,6 +134,7 @@ type SignalRecord struct {
 type OrderStatus struct {
 	OrderID       string         `json:"order_id"`
 	WorkflowID    string         `json:"workflow_id"`
+	Owner         string         `json:"owner,omitempty"`
 	State         OrderState     `json:"state"`
 	Step          string         `json:"step"`
 	Attempts      map[string]int `json:"attempts"`
@@ -202,6 +205,8 @@ type StatusReply struct {
 	Pending        []PendingActivity `json:"pending_activities,omitempty"`
 	Error          string            `json:"error,omitempty"`
 	NotFound       bool              `json:"not_found,omitempty"`
+	Owner          string            `json:"owner,omitempty"`
+	OwnerKnown     bool              `json:"owner_known,omitempty"`
 }
 
 // PendingActivity is a step Temporal is running or retrying.
