@@ -36,6 +36,11 @@ type Config struct {
 	HangRate   string        `env:"FAULT_HANG_RATE" envDefault:"0.34"`
 	StopAfter  time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	Ops        OpsAddrs
+	// RestartChildren makes the run command a supervisor: a child that exits
+	// is started again after RestartDelay instead of stopping everything.
+	// The chaos benchmark kills children with SIGKILL and relies on it.
+	RestartChildren bool          `env:"RESTART_CHILDREN" envDefault:"false"`
+	RestartDelay    time.Duration `env:"RESTART_DELAY" envDefault:"1s"`
 }
 
 // OpsAddrs are the services' ops listeners (/metrics, /livez, /readyz),
@@ -83,6 +88,9 @@ func listSetting(list, def []string) []string {
 func (c *Config) Validate() error {
 	if c.Faults != "on" && c.Faults != "off" {
 		return fmt.Errorf("FAULTS must be on or off, not %q", c.Faults)
+	}
+	if c.RestartDelay < 0 {
+		return fmt.Errorf("RESTART_DELAY must not be negative, not %s", c.RestartDelay)
 	}
 	return nil
 }

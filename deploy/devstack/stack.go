@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,12 +48,22 @@ type stack struct {
 	natsServer *natsserver.Server
 	privatePG  string // data directory of a private cluster we started
 	exited     chan error
+	stopping   atomic.Bool // set by stop: an exit from now on is expected
 }
 
+// proc is one child. Under RESTART_CHILDREN its cmd is replaced each time it
+// is started again, so cmd is read under mu.
 type proc struct {
 	name string
+	mu   sync.Mutex
 	cmd  *exec.Cmd
-	done chan struct{}
+	done chan struct{} // closed when the child is gone for good
+}
+
+func (p *proc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd.Process.Pid
 }
 
 func (s *stack) start(ctx context.Context) error {
@@ -339,44 +350,80 @@ func (s *stack) startService(name string) error {
 }
 
 // spawn starts a child in its own process group, prefixes its output with its
-// name, and reports an unexpected exit on s.exited.
+// name, and reports an unexpected exit on s.exited; under RESTART_CHILDREN it
+// starts the child again after RESTART_DELAY instead, as a supervisor
+// (systemd, Kubernetes) would.
 func (s *stack) spawn(name, bin string, args, env []string) error {
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(childEnviron(name), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
+	p := &proc{name: name, done: make(chan struct{})}
+	start := func() (<-chan error, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(childEnviron(name), env...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stderr = cmd.Stdout
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start %s: %w", name, err)
+		}
+		p.mu.Lock()
+		p.cmd = cmd
+		p.mu.Unlock()
+		s.log.Info("started", "process", name, "pid", cmd.Process.Pid)
+		exit := make(chan error, 1)
+		go func() {
+			prefixLines(os.Stdout, name, out)
+			exit <- cmd.Wait()
+		}()
+		return exit, nil
+	}
+	exit, err := start()
 	if err != nil {
 		return err
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
-	var copied sync.WaitGroup
-	copied.Add(1)
-	go func() { defer copied.Done(); prefixLines(os.Stdout, name, out) }()
 	go func() {
-		copied.Wait()
-		err := cmd.Wait()
-		close(p.done)
-		s.exited <- fmt.Errorf("%s exited unexpectedly: %v", name, err)
+		for {
+			err := <-exit
+			if s.stopping.Load() || !s.cfg.RestartChildren {
+				close(p.done)
+				s.exited <- fmt.Errorf("%s exited unexpectedly: %v", name, err)
+				return
+			}
+			s.log.Warn("child exited; restarting it", "process", name, "error", err, "after", s.cfg.RestartDelay)
+			time.Sleep(s.cfg.RestartDelay)
+			if s.stopping.Load() {
+				close(p.done)
+				s.exited <- fmt.Errorf("%s exited unexpectedly: %v", name, err)
+				return
+			}
+			if exit, err = start(); err != nil || s.stopping.Load() {
+				if err == nil {
+					// stop came during the delay: stop the new child too.
+					_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
+					err = <-exit
+				}
+				close(p.done)
+				s.exited <- fmt.Errorf("%s could not be restarted: %v", name, err)
+				return
+			}
+		}
 	}()
 	s.procs = append(s.procs, p)
-	s.log.Info("started", "process", name, "pid", cmd.Process.Pid)
 	return nil
 }
 
 // stop terminates children newest first, then NATS and PostgreSQL.
 func (s *stack) stop() {
+	s.stopping.Store(true)
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		p := s.procs[i]
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		_ = syscall.Kill(-p.pid(), syscall.SIGTERM)
 		select {
 		case <-p.done:
 		case <-time.After(s.cfg.StopAfter):
 			s.log.Warn("did not stop in time; killing", "process", p.name)
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
 			<-p.done
 		}
 		s.log.Info("stopped", "process", p.name)

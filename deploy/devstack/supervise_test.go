@@ -1,0 +1,55 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestRestartChildren kills a child with SIGKILL and expects the supervisor
+// to start it again under RESTART_CHILDREN, and to report the exit (so the
+// run command stops) without it.
+func TestRestartChildren(t *testing.T) {
+	for _, restart := range []bool{true, false} {
+		s := &stack{cfg: Config{RestartChildren: restart, RestartDelay: 10 * time.Millisecond, StopAfter: 5 * time.Second},
+			log: slog.New(slog.NewTextHandler(io.Discard, nil)), exited: make(chan error, 4)}
+		if err := s.spawn("sleeper", "/bin/sleep", []string{"60"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		p := s.procs[0]
+		first := p.pid()
+		if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if !restart {
+			select {
+			case err := <-s.exited:
+				t.Logf("without restart: %v", err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("a killed child was not reported")
+			}
+			<-p.done
+			continue
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for p.pid() == first || syscall.Kill(p.pid(), 0) != nil {
+			if time.Now().After(deadline) {
+				t.Fatal("the killed child was not started again")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		select {
+		case err := <-s.exited:
+			t.Fatalf("a restarted child was reported as exited: %v", err)
+		default:
+		}
+		second := p.pid()
+		s.stop()
+		<-p.done
+		if syscall.Kill(second, 0) == nil {
+			t.Fatalf("stop left the restarted child %d running", second)
+		}
+	}
+}
