@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/orderflow/orderflow/shared/contracts"
@@ -38,6 +41,17 @@ type sample struct {
 	Terminal  time.Duration // start → terminal event seen on NATS
 	State     string
 	Projected time.Duration // start → terminal row in PostgreSQL
+
+	// A cancel sent at a random moment (-cancel-share), and how long until
+	// the order's cancelled or signal_rejected event was seen.
+	cancelAt      time.Time
+	CancelLatency time.Duration
+	CancelOutcome string // cancelled, rejected, too_late (order had ended), error
+
+	// The order's price (-price-sample orders per row are priced).
+	Priced  bool
+	Events  int
+	Actions int
 }
 
 // driver starts orders and watches them finish. Both arms are observed the
@@ -54,9 +68,62 @@ type driver struct {
 	byID    map[string]*sample
 	samples []*sample
 	seq     int
+
+	live liveOptions
+	rng  *rand.Rand
+	// retryFor > 0 retries a start or cancel for that long, as a client
+	// would while a dependency is down (chaos); 0 tries once.
+	retryFor time.Duration
+	// statusLat and statusErrs: sampled status queries on running orders.
+	statusLat  []time.Duration
+	statusErrs int
+	cancelWG   sync.WaitGroup
+	// cpu is the dev server's (and the whole stack's) CPU time per arm and
+	// rate: each segment is charged from its start to the next one's.
+	cpu      map[cpuKey]cpuUse
+	cpuFrom  cpuUse
+	cpuOn    cpuKey
+	charging bool
 }
 
-func newDriver(ctx context.Context, st *stack, run string) (*driver, error) {
+// liveOptions turn on the live measurements: status query latency and cancel
+// latency.
+type liveOptions struct {
+	statusPerSec float64       // status queries per second on running orders; 0: none
+	cancelShare  float64       // share of orders that get a cancel
+	cancelWithin time.Duration // the cancel is sent this long after the start, at most
+}
+
+type cpuKey struct {
+	arm  Arm
+	rate float64
+}
+
+type cpuUse struct{ temporal, stack time.Duration }
+
+// stackProcs are the run command's children whose CPU time is counted.
+var stackProcs = []string{"temporal", "api", "bridge", "order-worker", "shipping-worker", "projector"}
+
+func (d *driver) readCPU() cpuUse {
+	return cpuUse{temporal: cpuOf(d.st.PID(), "temporal"), stack: cpuOf(d.st.PID(), stackProcs...)}
+}
+
+// chargeCPU charges the CPU used since the last call to the current segment
+// and starts charging the next (on=false stops charging, e.g. after a drain).
+func (d *driver) chargeCPU(next cpuKey, on bool) {
+	now := d.readCPU()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.charging {
+		u := d.cpu[d.cpuOn]
+		u.temporal += max(0, now.temporal-d.cpuFrom.temporal)
+		u.stack += max(0, now.stack-d.cpuFrom.stack)
+		d.cpu[d.cpuOn] = u
+	}
+	d.cpuFrom, d.cpuOn, d.charging = now, next, on
+}
+
+func newDriver(ctx context.Context, st *stack, run string, live liveOptions) (*driver, error) {
 	tc, err := client.DialContext(ctx, client.Options{HostPort: st.TemporalAddr, Logger: quiet{}})
 	if err != nil {
 		return nil, fmt.Errorf("dial temporal: %w", err)
@@ -70,8 +137,9 @@ func newDriver(ctx context.Context, st *stack, run string) (*driver, error) {
 		return nil, err
 	}
 	d := &driver{st: st, tc: tc, nc: nc, pool: pool, run: run, byID: map[string]*sample{},
-		http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
-	for _, t := range []contracts.EventType{contracts.EventShipped, contracts.EventCancelled, contracts.EventFailed} {
+		http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
+		live: live, rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9)), cpu: map[cpuKey]cpuUse{}}
+	for _, t := range []contracts.EventType{contracts.EventShipped, contracts.EventCancelled, contracts.EventFailed, contracts.EventSignalRejected} {
 		sub, err := nc.Subscribe(contracts.EventSubject("*", t), d.onTerminalEvent)
 		if err != nil {
 			return nil, err
@@ -96,9 +164,23 @@ func (d *driver) onTerminalEvent(m *nats.Msg) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if s, ok := d.byID[orderID]; ok && s.Terminal == 0 {
+	s, ok := d.byID[orderID]
+	if !ok {
+		return
+	}
+	if t == contracts.EventSignalRejected {
+		// Only cancels are sent, so a rejection is the cancel's answer.
+		if !s.cancelAt.IsZero() && s.CancelOutcome == "" {
+			s.CancelLatency, s.CancelOutcome = now.Sub(s.cancelAt), "rejected"
+		}
+		return
+	}
+	if s.Terminal == 0 {
 		s.Terminal = now.Sub(s.start)
 		s.State = string(t)
+	}
+	if t == contracts.EventCancelled && !s.cancelAt.IsZero() && s.CancelOutcome == "" {
+		s.CancelLatency, s.CancelOutcome = now.Sub(s.cancelAt), "cancelled"
 	}
 }
 
@@ -145,6 +227,7 @@ func (d *driver) pollProjection(ctx context.Context) {
 // segment offers orders through one arm at a constant rate for a duration,
 // open loop: a slow start never delays the next arrival.
 func (d *driver) segment(ctx context.Context, arm Arm, rate float64, dur time.Duration) {
+	d.chargeCPU(cpuKey{arm, rate}, true)
 	interval := time.Duration(float64(time.Second) / rate)
 	n := int(dur.Seconds() * rate)
 	begin := time.Now()
@@ -181,31 +264,34 @@ func (d *driver) newSample(arm Arm, rate float64) *sample {
 func (d *driver) start(ctx context.Context, s *sample) {
 	paymentID := "pay-" + s.OrderID
 	s.start = time.Now()
-	var err error
-	switch s.Arm {
-	case ArmDirect:
-		_, err = d.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID:                       contracts.OrderWorkflowID(s.OrderID),
-			TaskQueue:                contracts.TaskQueueOrders,
-			Memo:                     map[string]any{contracts.MemoPaymentID: paymentID},
-			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-			WorkflowTaskTimeout:      contracts.OrderWorkflowTaskTimeout,
-		}, contracts.WorkflowOrder, contracts.OrderInput{
-			OrderID: s.OrderID, PaymentID: paymentID, Items: contracts.DefaultItems(),
-			Address: contracts.DefaultAddress(), CommandID: "bench-" + s.OrderID, AcceptedAt: s.start,
-		})
-	case ArmPipeline:
-		var resp *http.Response
-		resp, err = d.http.Post(d.st.APIURL+"/orders/"+s.OrderID+"/start", "application/json",
-			strings.NewReader(`{"payment_id": "`+paymentID+`"}`))
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusAccepted {
-				err = fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
+	try := func(ctx context.Context) error {
+		switch s.Arm {
+		case ArmDirect:
+			_, err := d.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID:                       contracts.OrderWorkflowID(s.OrderID),
+				TaskQueue:                contracts.TaskQueueOrders,
+				Memo:                     map[string]any{contracts.MemoPaymentID: paymentID},
+				WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+				WorkflowTaskTimeout:      contracts.OrderWorkflowTaskTimeout,
+			}, contracts.WorkflowOrder, contracts.OrderInput{
+				OrderID: s.OrderID, PaymentID: paymentID, Items: contracts.DefaultItems(),
+				Address: contracts.DefaultAddress(), CommandID: "bench-" + s.OrderID, AcceptedAt: s.start,
+			})
+			var already *serviceerror.WorkflowExecutionAlreadyStarted
+			if d.retryFor > 0 && errors.As(err, &already) {
+				return nil // an earlier try got through before its answer was lost
 			}
+			return err
+		default:
+			return d.post(ctx, "/orders/"+s.OrderID+"/start", "start-"+s.OrderID, `{"payment_id": "`+paymentID+`"}`)
 		}
+	}
+	var err error
+	if d.retryFor > 0 {
+		err = retry(ctx, d.retryFor, try)
+	} else {
+		err = try(ctx)
 	}
 	accept := time.Since(s.start)
 	d.mu.Lock()
@@ -213,7 +299,133 @@ func (d *driver) start(ctx context.Context, s *sample) {
 	if err != nil {
 		s.Err = err.Error()
 	}
+	cancel := err == nil && d.rng.Float64() < d.live.cancelShare
+	delay := time.Duration(d.rng.Int64N(int64(max(d.live.cancelWithin, time.Millisecond))))
 	d.mu.Unlock()
+	if cancel {
+		d.cancelWG.Go(func() { d.cancelLater(ctx, s, delay) })
+	}
+}
+
+// cancelLater sends the order a cancel through its own arm after delay.
+func (d *driver) cancelLater(ctx context.Context, s *sample, delay time.Duration) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(time.Until(s.start.Add(delay))):
+	}
+	d.mu.Lock()
+	if s.Terminal != 0 {
+		d.mu.Unlock()
+		return // ended before its cancel was due: nothing to measure
+	}
+	s.cancelAt = time.Now()
+	d.mu.Unlock()
+	outcome := ""
+	err := d.sendCancel(ctx, s)
+	switch {
+	case isNotFound(err):
+		outcome = "too_late"
+	case err != nil:
+		outcome = "error"
+	}
+	if outcome != "" {
+		d.mu.Lock()
+		if s.CancelOutcome == "" {
+			s.CancelOutcome = outcome
+		}
+		d.mu.Unlock()
+	}
+}
+
+// sendCancel signals cancel directly (arm A) or through the API (arm B),
+// retrying as a client would while a dependency is down.
+func (d *driver) sendCancel(ctx context.Context, s *sample) error {
+	return retry(ctx, 2*time.Minute, func(ctx context.Context) error {
+		if s.Arm == ArmDirect {
+			err := d.tc.SignalWorkflow(ctx, contracts.OrderWorkflowID(s.OrderID), "", contracts.SignalCancel,
+				contracts.SignalPayload{CommandID: "cancel-" + s.OrderID, Reason: "bench"})
+			if isNotFound(err) {
+				return permanent{err}
+			}
+			return err
+		}
+		return d.post(ctx, "/orders/"+s.OrderID+"/signals/cancel", "cancel-"+s.OrderID, `{"reason": "bench"}`)
+	})
+}
+
+// post sends a command to the API with an Idempotency-Key, so a retry after
+// a 503 (NATS down) or a timeout is the same command.
+func (d *driver) post(ctx context.Context, path, key, body string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.st.APIURL+path, strings.NewReader(body))
+	if err != nil {
+		return permanent{err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode/100 == 2:
+		return nil
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
+	}
+	return permanent{fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)}
+}
+
+// sampleStatus queries the status of a random running order at a steady
+// rate until ctx ends.
+func (d *driver) sampleStatus(ctx context.Context) {
+	if d.live.statusPerSec <= 0 {
+		return
+	}
+	tick := time.NewTicker(time.Duration(float64(time.Second) / d.live.statusPerSec))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		d.mu.Lock()
+		var open []*sample
+		for _, s := range d.samples {
+			if s.Accept > 0 && s.Err == "" && s.Terminal == 0 {
+				open = append(open, s)
+			}
+		}
+		var s *sample
+		if len(open) > 0 {
+			s = open[d.rng.IntN(len(open))]
+		}
+		d.mu.Unlock()
+		if s == nil {
+			continue
+		}
+		go func() {
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			begin := time.Now()
+			v, err := d.tc.QueryWorkflow(qctx, contracts.OrderWorkflowID(s.OrderID), "", contracts.QueryStatus)
+			var st contracts.OrderStatus
+			if err == nil {
+				err = v.Get(&st)
+			}
+			took := time.Since(begin)
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			if err != nil {
+				d.statusErrs++
+				return
+			}
+			d.statusLat = append(d.statusLat, took)
+		}()
+	}
 }
 
 // drain waits until every started order is terminal and projected, or timeout.
@@ -239,17 +451,78 @@ func (d *driver) drain(ctx context.Context, timeout time.Duration) {
 	}
 }
 
-// take returns the samples collected so far and forgets them.
-func (d *driver) take() []sample {
+// take returns the samples, CPU use and status latencies collected so far
+// and forgets them.
+func (d *driver) take() batch {
+	d.cancelWG.Wait()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]sample, len(d.samples))
+	out := batch{samples: make([]sample, len(d.samples)), cpu: d.cpu, status: d.statusLat, statusErrs: d.statusErrs}
 	for i, s := range d.samples {
-		out[i] = *s
+		out.samples[i] = *s
 		delete(d.byID, s.OrderID)
 	}
-	d.samples = nil
+	d.samples, d.cpu, d.statusLat, d.statusErrs = nil, map[cpuKey]cpuUse{}, nil, 0
 	return out
+}
+
+// batch is what one measured part of a run collected.
+type batch struct {
+	samples    []sample
+	cpu        map[cpuKey]cpuUse
+	status     []time.Duration
+	statusErrs int
+}
+
+// price reads the history of up to perRow orders of each arm and rate.
+func (d *driver) price(ctx context.Context, samples []sample, perRow int) {
+	count := map[cpuKey]int{}
+	for i := range samples {
+		s := &samples[i]
+		k := cpuKey{s.Arm, s.Rate}
+		if s.Err != "" || s.Terminal == 0 || count[k] >= perRow {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		p, _, err := orderPrice(pctx, d.tc, s.OrderID)
+		cancel()
+		if err != nil {
+			continue
+		}
+		count[k]++
+		s.Priced, s.Events, s.Actions = true, p.Events, p.Actions
+	}
+}
+
+// permanent marks an error retry must not retry.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// retry calls f, each try with its own timeout (the SDK retries a call to an
+// unreachable server until its context ends), until it succeeds, fails
+// permanently or the budget is spent.
+func retry(ctx context.Context, budget time.Duration, f func(ctx context.Context) error) error {
+	deadline := time.Now().Add(budget)
+	for {
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := f(tctx)
+		cancel()
+		var perm permanent
+		if err == nil || errors.As(err, &perm) || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func isNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
 }
 
 type quiet struct{}

@@ -17,10 +17,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 func main() {
-	scenario := flag.String("scenario", "quick", "quick | capacity | faults")
+	scenario := flag.String("scenario", "quick", "quick | capacity | faults | chaos")
 	ratesFlag := flag.String("rates", "4,8,12,16,20", "capacity: offered orders/s per arm, rising")
 	rate := flag.Float64("rate", 5, "faults, quick: offered orders/s per arm")
 	orders := flag.Int("orders", 1000, "faults: orders per arm")
@@ -30,7 +32,38 @@ func main() {
 	pragmas := flag.String("sqlite-pragmas", "", `dev server SQLite pragmas, comma-separated; "none" for SQLite's defaults; empty for the run command's default`)
 	dynamic := flag.String("dynamic-config", "", `dev server dynamic config (key=JSON), comma-separated; "none" for the server's defaults; empty for the run command's default`)
 	telemetry := flag.String("telemetry", "off", "off | on | both: tracing and metrics off, on (OTLP export, scraped /metrics), or one full run each, off first")
+	eager := flag.Bool("eager", true, "dev server eager activity execution; false runs the default dynamic config with system.enableActivityEagerExecution=false (ignored with -dynamic-config)")
+	priceSample := flag.Int("price-sample", 100, "orders per arm and rate whose history is read for the price table (events, actions); 0: none")
+	statusQPS := flag.Float64("status-qps", 0, "status queries per second on random running orders (live status latency); chaos: 5 unless set")
+	cancelShare := flag.Float64("cancel-share", 0, "share of orders cancelled at a random moment (cancel latency); chaos: 0.25 unless set")
+	cancelWithin := flag.Duration("cancel-within", 3*time.Second, "a cancel is sent up to this long after its order's start")
+	chaosEvery := flag.Duration("chaos-every", 12*time.Second, "chaos: time between two SIGKILLs")
+	down := flag.Duration("down", 2*time.Second, "chaos: how long a killed process stays down before it is started again")
 	flag.Parse()
+
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *scenario == "chaos" {
+		if !set["status-qps"] {
+			*statusQPS = 5
+		}
+		if !set["cancel-share"] {
+			*cancelShare = 0.25
+		}
+		if !set["orders"] {
+			*orders = 500
+		}
+		if !set["rate"] {
+			*rate = 4
+		}
+	}
+	if !*eager && *dynamic == "" {
+		*dynamic = withoutEager(temporalx.DefaultDynamicConfig)
+	}
+	o := options{scenario: *scenario, rates: *ratesFlag, rate: *rate, orders: *orders, segment: *segment, rounds: *rounds, out: *out,
+		tune: tuning{sqlitePragmas: *pragmas, dynamicConfig: *dynamic}, priceSample: *priceSample,
+		live:       liveOptions{statusPerSec: *statusQPS, cancelShare: *cancelShare, cancelWithin: *cancelWithin},
+		chaosEvery: *chaosEvery, down: *down}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -39,14 +72,44 @@ func main() {
 		modes = []string{"off", "on"}
 	}
 	for _, mode := range modes {
-		if err := run(ctx, *scenario, *ratesFlag, *rate, *orders, *segment, *rounds, *out, tuning{*pragmas, *dynamic, mode}); err != nil {
+		o.tune.telemetry = mode
+		if err := run(ctx, o); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders int, segment time.Duration, rounds int, out string, tune tuning) error {
+// options are the command line.
+type options struct {
+	scenario, rates string
+	rate            float64
+	orders          int
+	segment         time.Duration
+	rounds          int
+	out             string
+	tune            tuning
+	priceSample     int
+	live            liveOptions
+	chaosEvery      time.Duration
+	down            time.Duration
+}
+
+// withoutEager is the default dynamic config with eager activity execution
+// turned off, so a run measures what eager execution buys.
+func withoutEager(def []string) string {
+	var out []string
+	for _, kv := range def {
+		if strings.HasPrefix(kv, "system.enableActivityEagerExecution=") {
+			kv = "system.enableActivityEagerExecution=false"
+		}
+		out = append(out, kv)
+	}
+	return strings.Join(out, ",")
+}
+
+func run(ctx context.Context, o options) error {
+	scenario, ratesFlag, rate, orders, segment, rounds, out, tune := o.scenario, o.rates, o.rate, o.orders, o.segment, o.rounds, o.out, o.tune
 	root, err := repoRoot()
 	if err != nil {
 		return err
@@ -67,6 +130,8 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 		}
 	case "faults", "quick":
 		rates = []float64{rate}
+	case "chaos":
+		return runChaos(ctx, root, out, o)
 	default:
 		return fmt.Errorf("unknown scenario %q", scenario)
 	}
@@ -82,16 +147,19 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 	defer os.RemoveAll(dataDir)
 	logPath := filepath.Join(out, scenario+"-"+stamp+".stack.log")
 	fmt.Printf("starting the stack (faults %v); log: %s\n", faults, logPath)
-	st, err := startStack(ctx, root, dataDir, logPath, faults, tune, "orderflow_bench_"+strings.ToLower(stamp))
+	st, err := startStack(ctx, root, dataDir, logPath, stackOptions{faults: faults, tune: tune, dbName: "orderflow_bench_" + strings.ToLower(stamp)})
 	if err != nil {
 		return err
 	}
 	defer st.Stop()
-	d, err := newDriver(ctx, st, "bench-"+strings.ToLower(stamp))
+	d, err := newDriver(ctx, st, "bench-"+strings.ToLower(stamp), o.live)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	sctx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	go d.sampleStatus(sctx)
 
 	// Warm up both paths so the first measured orders pay no connection or
 	// cache cost.
@@ -101,6 +169,7 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 	d.take()
 
 	var all []Row
+	var lives []*Live
 	var baselineP99 map[Arm]float64
 	for _, r := range rates {
 		turns := rounds
@@ -119,7 +188,14 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 			}
 		}
 		d.drain(ctx, 90*time.Second)
-		rows := summarise(d.take())
+		d.chargeCPU(cpuKey{}, false)
+		b := d.take()
+		if o.priceSample > 0 {
+			d.price(ctx, b.samples, o.priceSample)
+		}
+		rows := summarise(b)
+		l := live(b)
+		lives = append(lives, l)
 		if scenario == "capacity" {
 			if baselineP99 == nil {
 				baselineP99 = map[Arm]float64{}
@@ -133,14 +209,23 @@ func run(ctx context.Context, scenario, ratesFlag string, rate float64, orders i
 				rows[i].Flat = &flat
 			}
 		}
-		fmt.Print(markdown(fmt.Sprintf("%.1f orders/s per arm", r), rows))
+		fmt.Print(markdown(fmt.Sprintf("%.1f orders/s per arm", r), rows) + l.markdown())
 		all = append(all, rows...)
 	}
 
 	title := fmt.Sprintf("%s scenario, %s UTC", scenario, stamp)
 	md := markdown(title, all)
-	js, _ := json.MarshalIndent(map[string]any{"scenario": scenario, "faults": faults, "segment": segment.String(),
-		"sqlite_pragmas": tune.sqlitePragmas, "dynamic_config": tune.dynamicConfig, "command": strings.Join(os.Args, " "), "rows": all}, "", "  ")
+	report := map[string]any{"scenario": scenario, "faults": faults, "segment": segment.String(),
+		"sqlite_pragmas": tune.sqlitePragmas, "dynamic_config": tune.dynamicConfig, "command": strings.Join(os.Args, " "), "rows": all}
+	if o.live.statusPerSec > 0 || o.live.cancelShare > 0 {
+		report["live"] = lives
+		for i, l := range lives {
+			if l != nil {
+				md += fmt.Sprintf("\nlive measurements at %.1f orders/s per arm:\n%s", rates[i], l.markdown())
+			}
+		}
+	}
+	js, _ := json.MarshalIndent(report, "", "  ")
 	base := filepath.Join(out, scenario+"-"+stamp)
 	if err := os.WriteFile(base+".md", []byte(md), 0o644); err != nil {
 		return err

@@ -33,7 +33,21 @@ type stack struct {
 	stopTel      func()
 }
 
-func startStack(ctx context.Context, root, dataDir, logPath string, faults bool, tune tuning, dbName string) (*stack, error) {
+// stackOptions are what a scenario changes in the run command's setup.
+type stackOptions struct {
+	faults bool
+	tune   tuning
+	dbName string
+	// natsURL is a NATS server the bench runs itself (chaos); empty lets
+	// the run command embed one.
+	natsURL string
+	// restartDelay > 0 makes the run command restart a child that died
+	// (RESTART_CHILDREN), after that delay.
+	restartDelay time.Duration
+}
+
+func startStack(ctx context.Context, root, dataDir, logPath string, o stackOptions) (*stack, error) {
+	faults, tune, dbName := o.faults, o.tune, o.dbName
 	ports := make([]int, 4)
 	for i := range ports {
 		p, err := netx.FreePort()
@@ -48,6 +62,9 @@ func startStack(ctx context.Context, root, dataDir, logPath string, faults bool,
 		// Nothing listens there, so the run command starts a NATS of its own.
 		NATSURL: fmt.Sprintf("nats://127.0.0.1:%d", ports[3]),
 		DBURL:   fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", dbName),
+	}
+	if o.natsURL != "" {
+		s.NATSURL = o.natsURL
 	}
 	faultsEnv := "FAULTS=off"
 	if faults {
@@ -70,6 +87,9 @@ func startStack(ctx context.Context, root, dataDir, logPath string, faults bool,
 		"LOG_LEVEL=warn",
 		faultsEnv,
 	)
+	if o.restartDelay > 0 {
+		s.cmd.Env = append(s.cmd.Env, "RESTART_CHILDREN=true", "RESTART_DELAY="+o.restartDelay.String())
+	}
 	if tune.sqlitePragmas != "" {
 		s.cmd.Env = append(s.cmd.Env, "TEMPORAL_SQLITE_PRAGMAS="+tune.sqlitePragmas)
 	}
@@ -114,6 +134,9 @@ func startStack(ctx context.Context, root, dataDir, logPath string, faults bool,
 		}
 	}
 }
+
+// PID is the run command's process ID: its children are the services.
+func (s *stack) PID() int { return s.cmd.Process.Pid }
 
 // Stop sends the run command Ctrl-C and waits for it to tear everything down.
 func (s *stack) Stop() {
