@@ -98,6 +98,8 @@ func runChaos(ctx context.Context, root, out string, o options) error {
 		return err
 	}
 	defer st.Stop()
+	devConfig := devServerDynamicConfig(st.PID())
+	fmt.Println("dev server dynamic config:", devConfig)
 	d, err := newDriver(ctx, st, "chaos-"+strings.ToLower(stamp), o.live)
 	if err != nil {
 		return err
@@ -169,6 +171,7 @@ settled:
 	res.Kills = kills
 	res.Command = strings.Join(os.Args, " ")
 	res.Orders, res.Rate, res.Down, res.Every = o.orders, o.rate, o.down.String(), o.chaosEvery.String()
+	res.DynamicConfig = devConfig
 
 	md := res.markdown(stamp)
 	js, _ := json.MarshalIndent(res, "", "  ")
@@ -214,16 +217,18 @@ func chaosKill(ctx context.Context, st *stack, ns *natsServer, target string, do
 
 // chaosResult is the chaos report.
 type chaosResult struct {
-	Command    string         `json:"command"`
-	Orders     int            `json:"orders"`
-	Rate       float64        `json:"rate_per_sec"`
-	Every      string         `json:"kill_every"`
-	Down       string         `json:"down"`
-	Kills      []kill         `json:"kills"`
-	States     map[string]int `json:"terminal_states"`
-	Invariants []*invariant   `json:"invariants"`
-	Rows       []Row          `json:"rows"`
-	Live       *Live          `json:"live,omitempty"`
+	Command string  `json:"command"`
+	Orders  int     `json:"orders"`
+	Rate    float64 `json:"rate_per_sec"`
+	Every   string  `json:"kill_every"`
+	Down    string  `json:"down"`
+	// DynamicConfig is the dev server's, from its command line.
+	DynamicConfig string         `json:"dev_server_dynamic_config"`
+	Kills         []kill         `json:"kills"`
+	States        map[string]int `json:"terminal_states"`
+	Invariants    []*invariant   `json:"invariants"`
+	Rows          []Row          `json:"rows"`
+	Live          *Live          `json:"live,omitempty"`
 }
 
 // checkOrders waits for every order to end, then checks it.

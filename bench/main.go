@@ -152,6 +152,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer st.Stop()
+	devConfig := devServerDynamicConfig(st.PID())
+	fmt.Println("dev server dynamic config:", devConfig)
 	d, err := newDriver(ctx, st, "bench-"+strings.ToLower(stamp), o.live)
 	if err != nil {
 		return err
@@ -166,6 +168,7 @@ func run(ctx context.Context, o options) error {
 	d.segment(ctx, ArmDirect, 2, 3*time.Second)
 	d.segment(ctx, ArmPipeline, 2, 3*time.Second)
 	d.drain(ctx, 60*time.Second)
+	d.chargeCPU(cpuKey{}, false)
 	d.take()
 
 	var all []Row
@@ -216,7 +219,7 @@ func run(ctx context.Context, o options) error {
 	title := fmt.Sprintf("%s scenario, %s UTC", scenario, stamp)
 	md := markdown(title, all)
 	report := map[string]any{"scenario": scenario, "faults": faults, "segment": segment.String(),
-		"sqlite_pragmas": tune.sqlitePragmas, "dynamic_config": tune.dynamicConfig, "command": strings.Join(os.Args, " "), "rows": all}
+		"sqlite_pragmas": tune.sqlitePragmas, "dynamic_config": tune.dynamicConfig, "dev_server_dynamic_config": devConfig, "command": strings.Join(os.Args, " "), "rows": all}
 	if o.live.statusPerSec > 0 || o.live.cancelShare > 0 {
 		report["live"] = lives
 		for i, l := range lives {

@@ -174,3 +174,24 @@ func (n *natsServer) stop() {
 		n.kill()
 	}
 }
+
+// devServerDynamicConfig is the dynamic config the running dev server was
+// started with, read from its command line: proof of what a run measured.
+func devServerDynamicConfig(parent int) string {
+	pid, err := childPID(parent, "temporal")
+	if err != nil {
+		return err.Error()
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return err.Error()
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	var out []string
+	for i, a := range args {
+		if a == "--dynamic-config-value" && i+1 < len(args) {
+			out = append(out, args[i+1])
+		}
+	}
+	return strings.Join(out, ",")
+}
