@@ -22,6 +22,12 @@ func started(attempt int32) *historypb.HistoryEvent {
 			ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{Attempt: attempt}}}
 }
 
+func la(task int64) *historypb.HistoryEvent {
+	return &historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_MARKER_RECORDED,
+		Attributes: &historypb.HistoryEvent_MarkerRecordedEventAttributes{
+			MarkerRecordedEventAttributes: &historypb.MarkerRecordedEventAttributes{MarkerName: "LocalActivity", WorkflowTaskCompletedEventId: task}}}
+}
+
 func TestActions(t *testing.T) {
 	h := []*historypb.HistoryEvent{
 		ev(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED), // 1 in a parent, 0 in a child
@@ -40,13 +46,14 @@ func TestActions(t *testing.T) {
 		ev(enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED), // 0: the receiver counts it
 		ev(enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED),
 		ev(enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED), // 0
-		ev(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED),     // 0
+		la(10), la(10), la(14), // 2: local activities of two workflow tasks
+		ev(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED), // 0
 	}
-	if got := actions(h, true); got != 1+1+1+3+1+1+1 {
-		t.Fatalf("parent: %d actions, want 9", got)
+	if got := actions(h, true); got != 1+1+1+3+1+1+1+2 {
+		t.Fatalf("parent: %d actions, want 11", got)
 	}
-	if got := actions(h, false); got != 8 {
-		t.Fatalf("child: %d actions, want 8 (its start is the parent's)", got)
+	if got := actions(h, false); got != 10 {
+		t.Fatalf("child: %d actions, want 10 (its start is the parent's)", got)
 	}
 }
 

@@ -93,7 +93,7 @@ func runChaos(ctx context.Context, root, out string, o options) error {
 
 	fmt.Printf("starting the stack (faults on, children restarted %s after a crash); log: %s.stack.log\n", o.down, base)
 	st, err := startStack(ctx, root, dataDir, base+".stack.log", stackOptions{faults: true, tune: o.tune,
-		dbName: "orderflow_chaos_" + strings.ToLower(stamp), natsURL: ns.URL(), restartDelay: o.down})
+		dbName: "orderflow_chaos_" + strings.ToLower(stamp), natsURL: ns.URL(), restartDelay: o.down, binDir: o.binDir})
 	if err != nil {
 		return err
 	}

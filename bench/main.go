@@ -39,6 +39,7 @@ func main() {
 	cancelWithin := flag.Duration("cancel-within", 3*time.Second, "a cancel is sent up to this long after its order's start")
 	chaosEvery := flag.Duration("chaos-every", 12*time.Second, "chaos: time between two SIGKILLs")
 	down := flag.Duration("down", 2*time.Second, "chaos: how long a killed process stays down before it is started again")
+	binDir := flag.String("bin", "", "directory of the run command and service binaries (default <repo>/.bin): another commit's .bin measures the code before a change")
 	flag.Parse()
 
 	set := map[string]bool{}
@@ -63,7 +64,7 @@ func main() {
 	o := options{scenario: *scenario, rates: *ratesFlag, rate: *rate, orders: *orders, segment: *segment, rounds: *rounds, out: *out,
 		tune: tuning{sqlitePragmas: *pragmas, dynamicConfig: *dynamic}, priceSample: *priceSample,
 		live:       liveOptions{statusPerSec: *statusQPS, cancelShare: *cancelShare, cancelWithin: *cancelWithin},
-		chaosEvery: *chaosEvery, down: *down}
+		chaosEvery: *chaosEvery, down: *down, binDir: *binDir}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -93,6 +94,7 @@ type options struct {
 	live            liveOptions
 	chaosEvery      time.Duration
 	down            time.Duration
+	binDir          string
 }
 
 // withoutEager is the default dynamic config with eager activity execution
@@ -147,7 +149,7 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(dataDir)
 	logPath := filepath.Join(out, scenario+"-"+stamp+".stack.log")
 	fmt.Printf("starting the stack (faults %v); log: %s\n", faults, logPath)
-	st, err := startStack(ctx, root, dataDir, logPath, stackOptions{faults: faults, tune: tune, dbName: "orderflow_bench_" + strings.ToLower(stamp)})
+	st, err := startStack(ctx, root, dataDir, logPath, stackOptions{faults: faults, tune: tune, dbName: "orderflow_bench_" + strings.ToLower(stamp), binDir: o.binDir})
 	if err != nil {
 		return err
 	}

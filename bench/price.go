@@ -62,15 +62,26 @@ func orderPrice(ctx context.Context, tc client.Client, orderID string) (price, [
 //     records the last attempt number; retries leave no other event);
 //   - signal: 1 per WorkflowExecutionSignaled (from a client or the child;
 //     the sender's SignalExternal… event is not counted again);
-//   - timer started, search attribute upsert, memo/properties upsert,
-//     marker (GetVersion, side effects), workflow update accepted, external
-//     cancel request: 1 each.
+//   - local activities: 1 per workflow task that recorded any (their
+//     LocalActivity markers share the task's WorkflowTaskCompleted ID);
+//   - timer started, search attribute upsert, memo/properties upsert, other
+//     markers (GetVersion, side effects), workflow update accepted, external
+//     cancel request: 1 each (Cloud may not bill GetVersion markers: at most
+//     one or two per order here).
 //
 // Queries and heartbeats are billed too but leave no history event: not
 // counted (the status sampler's queries are not part of an order's price).
 func actions(h []*historypb.HistoryEvent, parent bool) int {
 	n := 0
+	laTasks := map[int64]bool{}
 	for _, e := range h {
+		if m := e.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "LocalActivity" {
+			if !laTasks[m.GetWorkflowTaskCompletedEventId()] {
+				laTasks[m.GetWorkflowTaskCompletedEventId()] = true
+				n++
+			}
+			continue
+		}
 		switch e.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
 			if parent {

@@ -44,6 +44,8 @@ type stackOptions struct {
 	// restartDelay > 0 makes the run command restart a child that died
 	// (RESTART_CHILDREN), after that delay.
 	restartDelay time.Duration
+	// binDir holds the run command and the services (default <repo>/.bin).
+	binDir string
 }
 
 func startStack(ctx context.Context, root, dataDir, logPath string, o stackOptions) (*stack, error) {
@@ -74,11 +76,19 @@ func startStack(ctx context.Context, root, dataDir, logPath string, o stackOptio
 	if err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(filepath.Join(root, ".bin", "devstack"))
+	if o.binDir == "" {
+		o.binDir = filepath.Join(root, ".bin")
+	}
+	binDir, err := filepath.Abs(o.binDir)
+	if err != nil {
+		return nil, err
+	}
+	o.binDir = binDir
+	s.cmd = exec.Command(filepath.Join(o.binDir, "devstack"))
 	s.cmd.Dir = root
 	s.cmd.Env = append(os.Environ(),
 		"DATA_DIR="+dataDir,
-		"BIN_DIR="+filepath.Join(root, ".bin"),
+		"BIN_DIR="+o.binDir,
 		"NATS_URL="+s.NATSURL,
 		"DATABASE_URL="+s.DBURL,
 		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", ports[0]),
