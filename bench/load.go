@@ -263,7 +263,9 @@ func (d *driver) newSample(arm Arm, rate float64) *sample {
 
 func (d *driver) start(ctx context.Context, s *sample) {
 	paymentID := "pay-" + s.OrderID
+	d.mu.Lock()
 	s.start = time.Now()
+	d.mu.Unlock()
 	try := func(ctx context.Context) error {
 		switch s.Arm {
 		case ArmDirect:
