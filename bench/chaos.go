@@ -136,7 +136,7 @@ func runChaos(ctx context.Context, root, out string, o options) error {
 		starts.Wait()
 	}()
 	fmt.Printf("%d orders at %.1f/s (%s of arrivals), a SIGKILL every %s, down %s\n",
-		o.orders, o.rate, time.Duration(o.orders)*interval, o.chaosEvery, o.down)
+		o.orders, o.rate, (time.Duration(o.orders) * interval).Round(time.Second), o.chaosEvery, o.down)
 
 	// Kills, in turn, until the arrivals end and every target died once.
 	var kills []kill
