@@ -119,5 +119,11 @@ func (o *order) record(name string, accepted bool, reason string) {
 func (o *order) reject(name string, p contracts.SignalPayload, reason string) {
 	o.log.Info("signal rejected", "signal", name, logging.KeyCommandID, p.CommandID, "reason", reason)
 	o.record(name, false, reason)
+	if o.st.State.Terminal() {
+		// The terminal event stays the order's last. A signal arriving
+		// while it is being published is rejected in status; once the
+		// workflow has closed, the bridge rejects it.
+		return
+	}
 	o.emit(contracts.EventSignalRejected, map[string]string{"signal": name, "command_id": p.CommandID, "reason": reason})
 }
