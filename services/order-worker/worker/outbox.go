@@ -3,7 +3,6 @@ package worker
 import (
 	"encoding/json"
 	"maps"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -27,6 +26,7 @@ const publishBudget = 30 * time.Second
 type outbox struct {
 	seq     int64
 	pending []contracts.Event
+	stuck   bool // a publish round ran out: status says so until one succeeds
 }
 
 func (b *outbox) empty() bool { return len(b.pending) == 0 }
@@ -102,10 +102,12 @@ func (o *order) publishEvents(ctx workflow.Context) {
 				return
 			}
 			o.log.Error("publish events", logging.KeyEventID, batch[0].ID, logging.Err(err))
+			o.outbox.stuck = true
 			o.waitFor(waitingPublish + stepx.Message(err))
 			continue
 		}
-		if strings.HasPrefix(o.st.WaitingFor, waitingPublish) {
+		if o.outbox.stuck {
+			o.outbox.stuck = false
 			o.waitFor("")
 		}
 		o.outbox.pending = o.outbox.pending[len(batch):]
