@@ -22,11 +22,6 @@ import (
 	"github.com/orderflow/orderflow/shared/netx"
 )
 
-// errTypeOrderFailed is the failure type of a workflow whose order ended
-// failed (order-worker's worker.ErrTypeOrderFailed; the bench does not
-// import the worker module).
-const errTypeOrderFailed = "OrderFailed"
-
 // chaosTargets are killed in this order, again and again.
 var chaosTargets = []string{"order-worker", "shipping-worker", "temporal", "bridge", "projector", "nats"}
 
@@ -352,7 +347,7 @@ func finalStatus(ctx context.Context, d *driver, orderID string) (contracts.Orde
 	var st contracts.OrderStatus
 	err := d.tc.GetWorkflow(ctx, contracts.OrderWorkflowID(orderID), "").Get(ctx, &st)
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Type() == errTypeOrderFailed {
+	if errors.As(err, &appErr) && appErr.Type() == contracts.ErrTypeOrderFailed {
 		if derr := appErr.Details(&st); derr != nil {
 			return st, permanent{fmt.Errorf("failed order without status: %w", derr)}
 		}

@@ -17,6 +17,10 @@ const (
 	SignalApprove        = "approve"
 	SignalDispatchFailed = "dispatch-failed"
 	QueryStatus          = "status"
+	// ErrTypeOrderFailed is the failure type of an OrderWorkflow whose order
+	// ended failed: the workflow fails with it after its terminal event, the
+	// final OrderStatus in its details.
+	ErrTypeOrderFailed = "OrderFailed"
 	// Custom search attributes (Keyword) kept current by OrderWorkflow, so
 	// `temporal workflow list -q "OrderState='shipped'"` works. The run
 	// command and the test harness register them on the dev server.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/sdk/client"
 
 	"github.com/orderflow/orderflow/services/bridge/internal/temporal"
 	"github.com/orderflow/orderflow/shared/contracts"
@@ -220,6 +221,39 @@ func TestLiveStatus(t *testing.T) {
 	r = s.status(testenv.UniqueName("nobody"))
 	if !r.NotFound || r.Status != nil {
 		t.Fatalf("unknown order: %+v", r)
+	}
+}
+
+// Finished orders answer from the run's result, so their status needs no
+// worker: a completed run its returned status, a failed one the status in
+// its failure's details.
+func TestFinishedOrderStatusNeedsNoWorker(t *testing.T) {
+	s := newStack(t, testenv.Temporal(t), nil)
+	cancelled := testenv.UniqueName("fin")
+	s.publish(startCmd(cancelled, "pay-"+cancelled, true))
+	s.publish(signalCmd(cancelled, contracts.CommandCancel))
+	if err := s.workflowClosed(cancelled, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// An order with no items fails validation: started directly, as the
+	// bridge fills in default items.
+	failed := testenv.UniqueName("fail")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contracts.OrderWorkflowID(failed), TaskQueue: s.cfg.OrdersTaskQueue},
+		contracts.WorkflowOrder, contracts.OrderInput{OrderID: failed, PaymentID: "pay-" + failed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.workflowClosed(failed, 30*time.Second); err == nil {
+		t.Fatal("an order without items completed")
+	}
+
+	s.stopWorkers()
+	for id, want := range map[string]contracts.OrderState{cancelled: contracts.StateCancelled, failed: contracts.StateFailed} {
+		r := s.status(id)
+		if r.Status == nil || r.Status.State != want || r.Error != "" || r.RunID == "" {
+			t.Fatalf("%s with no worker: %+v, want %s", id, r, want)
+		}
 	}
 }
 

@@ -36,16 +36,18 @@ func testLog(t testing.TB) *slog.Logger {
 // stack is one test's real infrastructure: its own NATS server, a Temporal
 // client, the order workers on a private task queue and the bridge.
 type stack struct {
-	t      *testing.T
-	nats   *testenv.NATSServer
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	tc     client.Client
-	pool   *pgxpool.Pool
-	cfg    bridge.Config
-	cancel context.CancelFunc
-	done   chan error
-	reg    *prometheus.Registry // the bridge's metrics
+	t    *testing.T
+	nats *testenv.NATSServer
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	tc   client.Client
+	pool *pgxpool.Pool
+	// stopWorkers ends the order and shipping workers.
+	stopWorkers func()
+	cfg         bridge.Config
+	cancel      context.CancelFunc
+	done        chan error
+	reg         *prometheus.Registry // the bridge's metrics
 }
 
 // newStack starts NATS, dials Temporal at addr, runs the workers and the
@@ -83,7 +85,7 @@ func newIdleStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack 
 		t.Fatal(err)
 	}
 	s := &stack{t: t, nats: ns, nc: nc, js: ns.JetStream(nc), tc: tc, cfg: cfg, reg: prometheus.NewRegistry()}
-	s.pool = startWorkers(t, tc, cfg, s.js)
+	s.pool, s.stopWorkers = startWorkers(t, tc, cfg, s.js)
 	return s
 }
 

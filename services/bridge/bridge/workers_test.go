@@ -19,8 +19,9 @@ import (
 
 // startWorkers runs the real order and shipping workers in process, faults
 // off, on the bridge's private task queues, with a fresh database for
-// payments. It returns the pool so tests can check charges.
-func startWorkers(t *testing.T, tc client.Client, cfg bridge.Config, js jetstream.JetStream) *pgxpool.Pool {
+// payments. It returns the pool so tests can check charges, and a stop that
+// ends both workers (it is also run at cleanup).
+func startWorkers(t *testing.T, tc client.Client, cfg bridge.Config, js jetstream.JetStream) (*pgxpool.Pool, func()) {
 	t.Helper()
 	pool, err := pgxpool.New(context.Background(), testenv.Postgres(t))
 	if err != nil {
@@ -50,10 +51,11 @@ func startWorkers(t *testing.T, tc client.Client, cfg bridge.Config, js jetstrea
 			t.Errorf("shipping worker: %v", err)
 		}
 	})
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
 	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
+		stop()
 		pool.Close()
 	})
-	return pool
+	return pool, stop
 }

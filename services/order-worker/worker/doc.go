@@ -44,7 +44,7 @@
 //   - A cancellation requested through Temporal is treated as the cancel
 //     signal (same rules, same compensation): the lifecycle runs on a
 //     disconnected context so the order still ends in a terminal state.
-//   - A failed order fails the workflow (ErrTypeOrderFailed, its status in
+//   - A failed order fails the workflow (contracts.ErrTypeOrderFailed, its status in
 //     the details), so Temporal's own list shows it Failed.
 //   - Changed workflow code meets running orders through workflow.GetVersion;
 //     every released version has recorded histories in testdata/v<N> that

@@ -148,13 +148,13 @@ func (s *stack) start(t *testing.T, in contracts.OrderInput) client.WorkflowRun 
 }
 
 // finalStatus waits for an order's workflow: its result, or for a failed
-// order (the workflow fails with ErrTypeOrderFailed) the status in the
+// order (the workflow fails with contracts.ErrTypeOrderFailed) the status in the
 // failure's details.
 func finalStatus(ctx context.Context, run client.WorkflowRun) (contracts.OrderStatus, error) {
 	var st contracts.OrderStatus
 	err := run.Get(ctx, &st)
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Type() == ErrTypeOrderFailed {
+	if errors.As(err, &appErr) && appErr.Type() == contracts.ErrTypeOrderFailed {
 		if derr := appErr.Details(&st); derr != nil {
 			return st, fmt.Errorf("failed order without status: %w", derr)
 		}

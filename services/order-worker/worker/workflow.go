@@ -27,10 +27,6 @@ const (
 	CurrentVersion = versionDurable
 )
 
-// ErrTypeOrderFailed is the failure type of an order that ended failed: the
-// workflow fails with it (Failed in Temporal), after its terminal event.
-const ErrTypeOrderFailed = "OrderFailed"
-
 // maxSignalRecords bounds OrderStatus.Signals so a client cannot grow the
 // status (and every event snapshot) without limit.
 const maxSignalRecords = 50
@@ -74,7 +70,7 @@ type order struct {
 var errCancelled = errors.New("order cancelled")
 
 // OrderWorkflow runs one order from receipt to a terminal state: shipped and
-// cancelled complete the workflow, failed fails it (ErrTypeOrderFailed, the
+// cancelled complete the workflow, failed fails it (contracts.ErrTypeOrderFailed, the
 // final status in its details). Every transition publishes one event with
 // the order's snapshot; the status query returns the same snapshot live.
 func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput) (contracts.OrderStatus, error) {
@@ -144,7 +140,7 @@ func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput)
 	}
 	o.log.Info("order finished", "state", o.st.State, "failure_reason", o.st.FailureReason)
 	if err == nil && o.st.State == contracts.StateFailed {
-		err = temporal.NewApplicationErrorWithOptions(o.st.FailureReason, ErrTypeOrderFailed,
+		err = temporal.NewApplicationErrorWithOptions(o.st.FailureReason, contracts.ErrTypeOrderFailed,
 			temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{o.st}})
 	}
 	return o.st, err

@@ -91,7 +91,7 @@ func (w *wfTest) run(in contracts.OrderInput) (contracts.OrderStatus, []contract
 	if err := w.env.GetWorkflowError(); err != nil {
 		// A failed order fails the workflow, its status in the details.
 		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) || appErr.Type() != ErrTypeOrderFailed || appErr.Details(&st) != nil || st.State != contracts.StateFailed {
+		if !errors.As(err, &appErr) || appErr.Type() != contracts.ErrTypeOrderFailed || appErr.Details(&st) != nil || st.State != contracts.StateFailed {
 			w.t.Fatalf("workflow error: %v", err)
 		}
 	} else if err := w.env.GetWorkflowResult(&st); err != nil {

@@ -22,6 +22,9 @@ type Workflows interface {
 	StartCommandID(ctx context.Context, workflowID, runID string) (string, error)
 	SignalOrder(ctx context.Context, workflowID, signal string, p contracts.SignalPayload) error
 	QueryStatus(ctx context.Context, workflowID string) (contracts.OrderStatus, error)
+	// FinalStatus is the status a closed run ended with, read from its
+	// result: no worker has to replay the history to answer it.
+	FinalStatus(ctx context.Context, workflowID, runID string) (contracts.OrderStatus, error)
 }
 
 // Execution is Temporal's view of the latest run of an order's workflow.

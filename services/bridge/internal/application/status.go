@@ -3,7 +3,6 @@ package application
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"github.com/orderflow/orderflow/shared/contracts"
 )
@@ -17,21 +16,29 @@ type Status struct{ wf Workflows }
 func NewStatus(wf Workflows) *Status { return &Status{wf: wf} }
 
 // Get never fails: problems are reported in the reply, so the requester can
-// fall back to the projection and say why.
+// fall back to the projection and say why. Describe and query run side by
+// side; for a closed run the run's result answers instead of the query,
+// which would need a worker polling the order's task queue to replay it.
 func (s *Status) Get(ctx context.Context, orderID string) contracts.StatusReply {
 	wfID := contracts.OrderWorkflowID(orderID)
 	reply := contracts.StatusReply{Source: "temporal", WorkflowID: wfID}
 	var (
-		wg       sync.WaitGroup
-		ex       Execution
 		st       contracts.OrderStatus
-		exErr    error
 		queryErr error
+		queried  = make(chan struct{})
 	)
-	wg.Add(2)
-	go func() { defer wg.Done(); ex, exErr = s.wf.DescribeOrder(ctx, wfID) }()
-	go func() { defer wg.Done(); st, queryErr = s.wf.QueryStatus(ctx, wfID) }()
-	wg.Wait()
+	queryCtx, cancelQuery := context.WithCancel(ctx)
+	defer cancelQuery()
+	go func() { defer close(queried); st, queryErr = s.wf.QueryStatus(queryCtx, wfID) }()
+	ex, exErr := s.wf.DescribeOrder(ctx, wfID)
+	if exErr == nil && !ex.Running {
+		if final, err := s.wf.FinalStatus(ctx, wfID, ex.RunID); err == nil {
+			cancelQuery()
+			<-queried
+			st, queryErr = final, nil
+		}
+	}
+	<-queried
 	if errors.Is(exErr, ErrNotFound) || errors.Is(queryErr, ErrNotFound) {
 		return contracts.StatusReply{Source: "temporal", WorkflowID: wfID, NotFound: true, Error: ReasonUnknownOrder}
 	}

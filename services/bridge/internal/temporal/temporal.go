@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/orderflow/orderflow/services/bridge/internal/application"
 	"github.com/orderflow/orderflow/shared/contracts"
@@ -139,6 +140,24 @@ func (w *Workflows) QueryStatus(ctx context.Context, workflowID string) (contrac
 		return contracts.OrderStatus{}, fmt.Errorf("decode status of %s: %w", workflowID, err)
 	}
 	return st, nil
+}
+
+// FinalStatus reads a closed run's result: the status it completed with, or
+// for a failed order the status carried in the OrderFailed error's details.
+func (w *Workflows) FinalStatus(ctx context.Context, workflowID, runID string) (contracts.OrderStatus, error) {
+	var st contracts.OrderStatus
+	err := w.c.GetWorkflow(ctx, workflowID, runID).Get(ctx, &st)
+	if err == nil {
+		return st, nil
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == contracts.ErrTypeOrderFailed && appErr.HasDetails() {
+		if derr := appErr.Details(&st); derr != nil {
+			return contracts.OrderStatus{}, fmt.Errorf("decode final status of %s: %w", workflowID, derr)
+		}
+		return st, nil
+	}
+	return contracts.OrderStatus{}, mapErr(err)
 }
 
 // mapErr translates Temporal's service errors into the port's vocabulary.
