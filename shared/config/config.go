@@ -6,16 +6,29 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
 )
 
+// FileSuffix marks a variable that names a file holding another variable's
+// value: DATABASE_URL_FILE=/run/secrets/db sets DATABASE_URL, so secrets can
+// come from mounted files (Docker and Kubernetes secrets) instead of the
+// process environment.
+const FileSuffix = "_FILE"
+
 // Load fills T from the environment, applying `envDefault` tags, and runs
-// T's Validate method when it has one.
+// T's Validate method when it has one. Every variable T declares may instead
+// be given as <NAME>_FILE (see FileSuffix); setting both is an error.
 func Load[T any]() (T, error) {
 	var cfg T
-	if err := env.Parse(&cfg); err != nil {
+	environ, err := withFileValues(&cfg, os.Environ())
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if err := env.ParseWithOptions(&cfg, env.Options{Environment: environ}); err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
 	if v, ok := any(&cfg).(interface{ Validate() error }); ok {
@@ -24,6 +37,37 @@ func Load[T any]() (T, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// withFileValues is environ as a map, with the value of every variable cfg
+// declares read from its <NAME>_FILE when that is set. One trailing newline
+// is dropped, as files written by editors and `echo` end with one.
+func withFileValues(cfg any, environ []string) (map[string]string, error) {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	params, err := env.GetFieldParams(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range params {
+		path, ok := vars[p.Key+FileSuffix]
+		if !ok {
+			continue
+		}
+		if _, both := vars[p.Key]; both {
+			return nil, fmt.Errorf("set %s or %s%s, not both", p.Key, p.Key, FileSuffix)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s%s: %w", p.Key, FileSuffix, err)
+		}
+		v := strings.TrimSuffix(string(b), "\n")
+		vars[p.Key] = strings.TrimSuffix(v, "\r")
+	}
+	return vars, nil
 }
 
 // Log configures log/slog.
@@ -58,10 +102,25 @@ type Postgres struct {
 	MaxConns int32  `env:"DATABASE_MAX_CONNS" envDefault:"10"`
 }
 
+// Defaults of Temporal.Address and Temporal.Namespace, when neither the
+// variable nor a client profile gives one.
+const (
+	DefaultTemporalAddress   = "127.0.0.1:7233"
+	DefaultTemporalNamespace = "default"
+)
+
 // Temporal locates the Temporal frontend and the task queues.
 type Temporal struct {
-	Address           string `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
-	Namespace         string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	// Address and Namespace: the variable, else the client profile's value,
+	// else DefaultTemporalAddress / DefaultTemporalNamespace (see
+	// temporalx.ClientOptions and NamespaceName).
+	Address   string `env:"TEMPORAL_ADDRESS"`
+	Namespace string `env:"TEMPORAL_NAMESPACE"`
+	// ConfigFile and Profile load a client profile, the TOML file the
+	// Temporal CLI and SDKs share (`temporal config set ...`), as the base of
+	// the connection settings; the variables here override it.
+	ConfigFile        string `env:"TEMPORAL_CONFIG_FILE"`
+	Profile           string `env:"TEMPORAL_PROFILE"`
 	OrdersTaskQueue   string `env:"ORDERS_TASK_QUEUE" envDefault:"orders-tq"`
 	ShippingTaskQueue string `env:"SHIPPING_TASK_QUEUE" envDefault:"shipping-tq"`
 
@@ -78,6 +137,14 @@ type Temporal struct {
 	TLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"`
 	TLS           bool   `env:"TEMPORAL_TLS"` // TLS with the system roots, when no file is given
 	APIKeyFile    string `env:"TEMPORAL_API_KEY_FILE"`
+}
+
+// NamespaceName is Namespace or, unset, the default namespace.
+func (t Temporal) NamespaceName() string {
+	if t.Namespace == "" {
+		return DefaultTemporalNamespace
+	}
+	return t.Namespace
 }
 
 // Shutdown bounds graceful shutdown.

@@ -3,6 +3,7 @@
 package temporalx
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
@@ -36,21 +38,31 @@ func DataConverter(cfg config.Temporal) (converter.DataConverter, error) {
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec), nil
 }
 
-// ClientOptions are the dial options for cfg: the data converter, TLS
-// (server verification, client certificate) and API key credentials.
+// ClientOptions are the dial options for cfg: the client profile when
+// cfg names one (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE: address, namespace,
+// TLS, API key, gRPC metadata), then cfg's own settings over it, the data
+// converter, TLS (server verification, client certificate) and API key.
 func ClientOptions(cfg config.Temporal, log *slog.Logger) (client.Options, error) {
 	dc, err := DataConverter(cfg)
 	if err != nil {
 		return client.Options{}, err
 	}
-	opts := client.Options{
-		HostPort:      cfg.Address,
-		Namespace:     cfg.Namespace,
-		Logger:        tlog.NewStructuredLogger(log),
-		DataConverter: dc,
+	opts, err := profileOptions(cfg)
+	if err != nil {
+		return client.Options{}, err
 	}
-	if cfg.TLS || cfg.TLSCAFile != "" || cfg.TLSCertFile != "" {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.TLSServerName}
+	opts.HostPort = cmp.Or(cfg.Address, opts.HostPort, config.DefaultTemporalAddress)
+	opts.Namespace = cmp.Or(cfg.Namespace, opts.Namespace, config.DefaultTemporalNamespace)
+	opts.Logger = tlog.NewStructuredLogger(log)
+	opts.DataConverter = dc
+	if cfg.TLS || cfg.TLSCAFile != "" || cfg.TLSCertFile != "" || cfg.TLSServerName != "" {
+		tc := opts.ConnectionOptions.TLS
+		if tc == nil {
+			tc = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		if cfg.TLSServerName != "" {
+			tc.ServerName = cfg.TLSServerName
+		}
 		if cfg.TLSCAFile != "" {
 			pem, err := os.ReadFile(cfg.TLSCAFile)
 			if err != nil {
@@ -69,6 +81,7 @@ func ClientOptions(cfg config.Temporal, log *slog.Logger) (client.Options, error
 			tc.Certificates = []tls.Certificate{cert}
 		}
 		opts.ConnectionOptions.TLS = tc
+		opts.ConnectionOptions.TLSDisabled = false
 	}
 	if cfg.APIKeyFile != "" {
 		key, err := os.ReadFile(cfg.APIKeyFile)
@@ -76,6 +89,29 @@ func ClientOptions(cfg config.Temporal, log *slog.Logger) (client.Options, error
 			return client.Options{}, fmt.Errorf("temporal api key: %w", err)
 		}
 		opts.Credentials = client.NewAPIKeyStaticCredentials(strings.TrimSpace(string(key)))
+	}
+	return opts, nil
+}
+
+// profileOptions loads the client profile cfg names, or nothing. The
+// profile's own environment overrides are off: config.Load has read the
+// environment already, and cfg's values are applied over the profile.
+func profileOptions(cfg config.Temporal) (client.Options, error) {
+	if cfg.ConfigFile == "" && cfg.Profile == "" {
+		return client.Options{}, nil
+	}
+	prof, err := envconfig.LoadClientConfigProfile(envconfig.LoadClientConfigProfileOptions{
+		ConfigFilePath:    cfg.ConfigFile,
+		ConfigFileProfile: cfg.Profile,
+		ConfigFileStrict:  true,
+		DisableEnv:        true,
+	})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal client profile: %w", err)
+	}
+	opts, err := prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal client profile: %w", err)
 	}
 	return opts, nil
 }
@@ -113,10 +149,10 @@ func Dial(ctx context.Context, cfg config.Temporal, log *slog.Logger, options ..
 		if err == nil {
 			return c, nil
 		}
-		log.Warn("temporal not reachable yet", "address", cfg.Address, "error", err)
+		log.Warn("temporal not reachable yet", "address", opts.HostPort, "error", err)
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("dial temporal at %s: %w", cfg.Address, err)
+			return nil, fmt.Errorf("dial temporal at %s: %w", opts.HostPort, err)
 		case <-time.After(time.Second):
 		}
 	}

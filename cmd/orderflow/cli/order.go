@@ -98,7 +98,7 @@ func (e *env) inspectOrder(ctx context.Context, orderID string) error {
 	defer cancel()
 	wfID := contracts.OrderWorkflowID(orderID)
 	e.printf("order:       %s\nworkflow:    %s\ntemporal ui: %s/namespaces/%s/workflows/%s\n", orderID, wfID,
-		strings.TrimRight(e.cfg.TemporalUIURL, "/"), url.PathEscape(e.cfg.Temporal.Namespace), url.PathEscape(wfID))
+		strings.TrimRight(e.cfg.TemporalUIURL, "/"), url.PathEscape(e.cfg.Temporal.NamespaceName()), url.PathEscape(wfID))
 
 	// Live status from the workflow, through the bridge.
 	nc, _, err := e.connectNATS()
