@@ -11,7 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 
-	"github.com/orderflow/orderflow/shared/temporalx"
+	"github.com/orderflow/orderflow/shared/devserver"
 )
 
 func ev(t enumspb.EventType) *historypb.HistoryEvent { return &historypb.HistoryEvent{EventType: t} }
@@ -85,9 +85,9 @@ func TestProcStatAndChildren(t *testing.T) {
 }
 
 func TestWithoutEager(t *testing.T) {
-	got := withoutEager(temporalx.DefaultDynamicConfig)
+	got := withoutEager(devserver.DefaultDynamicConfig)
 	if !strings.Contains(got, "system.enableActivityEagerExecution=false") || strings.Contains(got, "=true") ||
-		strings.Count(got, ",") != len(temporalx.DefaultDynamicConfig)-1 {
+		strings.Count(got, ",") != len(devserver.DefaultDynamicConfig)-1 {
 		t.Fatalf("withoutEager = %q", got)
 	}
 }

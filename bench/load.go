@@ -13,11 +13,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 // Arm is one way of starting an order.
@@ -269,17 +269,11 @@ func (d *driver) start(ctx context.Context, s *sample) {
 	try := func(ctx context.Context) error {
 		switch s.Arm {
 		case ArmDirect:
-			_, err := d.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID:                       contracts.OrderWorkflowID(s.OrderID),
-				TaskQueue:                contracts.TaskQueueOrders,
-				Memo:                     map[string]any{contracts.MemoPaymentID: paymentID},
-				WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-				WorkflowTaskTimeout:      contracts.OrderWorkflowTaskTimeout,
-			}, contracts.WorkflowOrder, contracts.OrderInput{
+			in := contracts.OrderInput{
 				OrderID: s.OrderID, PaymentID: paymentID, Items: contracts.DefaultItems(),
 				Address: contracts.DefaultAddress(), CommandID: "bench-" + s.OrderID, AcceptedAt: s.start,
-			})
+			}
+			_, err := d.tc.ExecuteWorkflow(ctx, temporalx.OrderStartOptions(in, contracts.TaskQueueOrders), contracts.WorkflowOrder, in)
 			var already *serviceerror.WorkflowExecutionAlreadyStarted
 			if d.retryFor > 0 && errors.As(err, &already) {
 				return nil // an earlier try got through before its answer was lost

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orderflow/orderflow/shared/temporalx"
+	"github.com/orderflow/orderflow/shared/devserver"
 )
 
 func main() {
@@ -59,7 +59,7 @@ func main() {
 		}
 	}
 	if !*eager && *dynamic == "" {
-		*dynamic = withoutEager(temporalx.DefaultDynamicConfig)
+		*dynamic = withoutEager(devserver.DefaultDynamicConfig)
 	}
 	o := options{scenario: *scenario, rates: *ratesFlag, rate: *rate, orders: *orders, segment: *segment, rounds: *rounds, out: *out,
 		tune: tuning{sqlitePragmas: *pragmas, dynamicConfig: *dynamic}, priceSample: *priceSample,

@@ -66,10 +66,10 @@ type TemporalPorts struct {
 	Port   int `env:"PORT" envDefault:"7233"`
 	UIPort int `env:"UI_PORT" envDefault:"8233"`
 	// SQLitePragmas tune the dev server's SQLite file: unset means
-	// temporalx.DefaultSQLitePragmas, "none" SQLite's defaults.
+	// devserver.DefaultSQLitePragmas, "none" SQLite's defaults.
 	SQLitePragmas []string `env:"SQLITE_PRAGMAS" envSeparator:","`
 	// DynamicConfig entries are key=JSON: unset means
-	// temporalx.DefaultDynamicConfig, "none" the server's defaults.
+	// devserver.DefaultDynamicConfig, "none" the server's defaults.
 	DynamicConfig []string `env:"DYNAMIC_CONFIG" envSeparator:","`
 }
 

@@ -26,9 +26,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orderflow/orderflow/migrations"
+	"github.com/orderflow/orderflow/shared/devserver"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/netx"
-	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 // services are started in this order and stopped in reverse, so intake (the
@@ -155,10 +155,10 @@ func (s *stack) startTemporal() error {
 	if err != nil {
 		return err
 	}
-	args := temporalx.DevServer{
+	args := devserver.DevServer{
 		Port: s.cfg.Temporal.Port, UIPort: s.cfg.Temporal.UIPort, HTTPPort: httpPort, DBFile: db,
-		SQLitePragmas: listSetting(s.cfg.Temporal.SQLitePragmas, temporalx.DefaultSQLitePragmas),
-		DynamicConfig: listSetting(s.cfg.Temporal.DynamicConfig, temporalx.DefaultDynamicConfig),
+		SQLitePragmas: listSetting(s.cfg.Temporal.SQLitePragmas, devserver.DefaultSQLitePragmas),
+		DynamicConfig: listSetting(s.cfg.Temporal.DynamicConfig, devserver.DefaultDynamicConfig),
 	}.Args()
 	if err := s.spawn("temporal", bin, args, nil); err != nil {
 		return err

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/orderflow/orderflow/shared/temporalx"
+	"github.com/orderflow/orderflow/shared/devserver"
 )
 
 // TestComposeRunsTheDevServerFlags keeps deploy/compose's dev server in step
-// with temporalx.DevServer, the flags `make run` and the tests use: a search
+// with devserver.DevServer, the flags `make run` and the tests use: a search
 // attribute or tuning added there and missing from compose would make
 // workflows fail (or run slower) only in the compose deployment.
 func TestComposeRunsTheDevServerFlags(t *testing.T) {
@@ -18,9 +18,9 @@ func TestComposeRunsTheDevServerFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	compose := string(b)
-	args := temporalx.DevServer{
+	args := devserver.DevServer{
 		Port: 1, UIPort: 2, HTTPPort: 3, DBFile: "/data/temporal.db",
-		SQLitePragmas: temporalx.DefaultSQLitePragmas, DynamicConfig: temporalx.DefaultDynamicConfig,
+		SQLitePragmas: devserver.DefaultSQLitePragmas, DynamicConfig: devserver.DefaultDynamicConfig,
 	}.Args()
 	// Listeners are compose variables; everything else must be there as is.
 	variable := map[string]bool{"--ip": true, "--port": true, "--ui-port": true, "--http-port": true}
@@ -40,6 +40,6 @@ func TestComposeRunsTheDevServerFlags(t *testing.T) {
 		}
 	}
 	if checked < 5 {
-		t.Fatalf("only %d flags checked: does temporalx.DevServer still produce --flag value pairs? %q", checked, args)
+		t.Fatalf("only %d flags checked: does devserver.DevServer still produce --flag value pairs? %q", checked, args)
 	}
 }

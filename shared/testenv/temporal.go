@@ -15,13 +15,13 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"go.temporal.io/sdk/client"
 
+	"github.com/orderflow/orderflow/shared/devserver"
 	"github.com/orderflow/orderflow/shared/netx"
-	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 // TemporalServer is a Temporal dev server started by a test: a container
 // (the default) or, with ORDERFLOW_TEST_INFRA=local, a process of the
-// temporal binary. Both run the same flags, temporalx.DevServer's.
+// temporal binary. Both run the same flags, devserver.DevServer's.
 type TemporalServer struct {
 	Address string
 	bin     string
@@ -36,10 +36,10 @@ type TemporalServer struct {
 
 // devServer is the one definition of the dev server tests run, for the
 // binary and the container alike: add a flag here and both get it.
-func devServer(port, httpPort int, dbFile string) temporalx.DevServer {
-	return temporalx.DevServer{
+func devServer(port, httpPort int, dbFile string) devserver.DevServer {
+	return devserver.DevServer{
 		Port: port, HTTPPort: httpPort, DBFile: dbFile,
-		Headless: true, SQLitePragmas: temporalx.DefaultSQLitePragmas, DynamicConfig: temporalx.DefaultDynamicConfig,
+		Headless: true, SQLitePragmas: devserver.DefaultSQLitePragmas, DynamicConfig: devserver.DefaultDynamicConfig,
 	}
 }
 
