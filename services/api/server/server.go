@@ -18,10 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/services/api/internal/auth"
 	"github.com/orderflow/orderflow/services/api/internal/httpapi"
 	"github.com/orderflow/orderflow/services/api/internal/natsbus"
-	"github.com/orderflow/orderflow/services/api/internal/orders"
 	"github.com/orderflow/orderflow/services/api/internal/pgstore"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
@@ -152,8 +152,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		codec = converter.NewPayloadCodecHTTPHandler(c)
 	}
 	store := pgstore.New(deps.DB)
-	queries := orders.NewQueries(bus, store, deps.Log)
-	commands := orders.NewCommands(bus, queries, deps.Log)
+	queries := app.NewQueries(bus, store, deps.Log)
+	commands := app.NewCommands(bus, queries, deps.Log)
 	checks := []httpapi.Check{{Name: "nats", Check: bus.Ready}, {Name: "postgres", Check: store.Ready}}
 	app := httpapi.New(httpapi.Options{
 		BodyLimit:        cfg.BodyLimit,

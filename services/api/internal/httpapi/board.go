@@ -10,7 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -102,7 +102,7 @@ func (h *handlers) boardEvents(c *fiber.Ctx) error {
 	events, unsubscribe, err := h.opts.Feed.Subscribe(ctx)
 	cancelSub()
 	if err != nil {
-		return fmt.Errorf("%w: %w", orders.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", app.ErrUnavailable, err)
 	}
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")

@@ -15,7 +15,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -220,12 +220,12 @@ type cursorWire struct {
 	OrderID    string    `json:"o"`
 }
 
-func encodeCursor(c orders.Cursor) string {
+func encodeCursor(c app.Cursor) string {
 	b, _ := json.Marshal(cursorWire{AcceptedAt: c.AcceptedAt, OrderID: c.OrderID})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (*orders.Cursor, error) {
+func decodeCursor(s string) (*app.Cursor, error) {
 	bad := &contracts.FieldError{Field: "cursor", Reason: "is not a cursor returned by this API"}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
@@ -235,5 +235,5 @@ func decodeCursor(s string) (*orders.Cursor, error) {
 	if err := json.Unmarshal(raw, &w); err != nil || w.AcceptedAt.IsZero() || contracts.ValidateOrderID(w.OrderID) != nil {
 		return nil, bad
 	}
-	return &orders.Cursor{AcceptedAt: w.AcceptedAt, OrderID: w.OrderID}, nil
+	return &app.Cursor{AcceptedAt: w.AcceptedAt, OrderID: w.OrderID}, nil
 }

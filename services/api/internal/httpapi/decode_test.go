@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -114,7 +114,7 @@ func FuzzCursor(f *testing.F) {
 		if contracts.ValidateOrderID(id) != nil {
 			return
 		}
-		in := orders.Cursor{AcceptedAt: time.UnixMicro(micros).UTC(), OrderID: id}
+		in := app.Cursor{AcceptedAt: time.UnixMicro(micros).UTC(), OrderID: id}
 		if in.AcceptedAt.IsZero() || in.AcceptedAt.Year() > 9999 || in.AcceptedAt.Year() < 1 {
 			return
 		}
@@ -158,9 +158,9 @@ func TestProblemMapping(t *testing.T) {
 	}{
 		{&contracts.FieldError{Field: "x", Reason: "bad"}, 400, typeValidation},
 		{malformed("body", "x"), 400, typeMalformed},
-		{&orders.RejectedError{Result: contracts.CommandResult{Reason: "late"}}, 409, typeRejected},
-		{errors.Join(errors.New("read"), orders.ErrNotFound), 404, typeNotFound},
-		{errors.Join(errors.New("publish"), orders.ErrUnavailable), 503, typeUnavailable},
+		{&app.RejectedError{Result: contracts.CommandResult{Reason: "late"}}, 409, typeRejected},
+		{errors.Join(errors.New("read"), app.ErrNotFound), 404, typeNotFound},
+		{errors.Join(errors.New("publish"), app.ErrUnavailable), 503, typeUnavailable},
 		{errors.Join(errors.New("x"), contextDeadline()), 504, typeTimeout},
 		{&notReadyError{checks: map[string]string{"nats": "down"}}, 503, typeNotReady},
 		{errors.New("boom"), 500, typeInternal},

@@ -17,8 +17,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/services/api/internal/auth"
-	"github.com/orderflow/orderflow/services/api/internal/orders"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -67,15 +67,15 @@ type Check struct {
 type handlers struct {
 	opts     Options
 	auth     Authenticator
-	commands *orders.Commands
-	queries  *orders.Queries
+	commands *app.Commands
+	queries  *app.Queries
 	checks   []Check
 	log      *slog.Logger
 	now      func() time.Time
 }
 
 // New builds the Fiber app with every route and middleware.
-func New(opts Options, commands *orders.Commands, queries *orders.Queries, checks []Check, log *slog.Logger) *fiber.App {
+func New(opts Options, commands *app.Commands, queries *app.Queries, checks []Check, log *slog.Logger) *fiber.App {
 	if opts.Auth == nil {
 		opts.Auth = openAuth{}
 	}

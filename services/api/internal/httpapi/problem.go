@@ -9,7 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
-	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -80,7 +80,7 @@ func problemFor(err error) Problem {
 	var (
 		fe  *contracts.FieldError
 		re  *requestError
-		rej *orders.RejectedError
+		rej *app.RejectedError
 		nr  *notReadyError
 		fbe *fiber.Error
 		ae  *authError
@@ -105,12 +105,12 @@ func problemFor(err error) Problem {
 		r := rej.Result
 		return Problem{Type: typeRejected, Title: "Command rejected", Status: fiber.StatusConflict,
 			Detail: r.Reason, Result: &r}
-	case errors.Is(err, orders.ErrNotFound):
+	case errors.Is(err, app.ErrNotFound):
 		return Problem{Type: typeNotFound, Title: "Order not found", Status: fiber.StatusNotFound, Detail: err.Error()}
 	case errors.As(err, &nr):
 		return Problem{Type: typeNotReady, Title: "Not ready", Status: fiber.StatusServiceUnavailable,
 			Detail: "a dependency is not available", Checks: nr.checks}
-	case errors.Is(err, orders.ErrUnavailable):
+	case errors.Is(err, app.ErrUnavailable):
 		return Problem{Type: typeUnavailable, Title: "Service unavailable", Status: fiber.StatusServiceUnavailable,
 			Detail: "a dependency did not answer; retry the request (an Idempotency-Key makes that safe)"}
 	case errors.Is(err, context.DeadlineExceeded):

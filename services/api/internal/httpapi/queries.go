@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -35,8 +35,8 @@ func (h *handlers) order(c *fiber.Ctx) error {
 
 // eventsBody is the audit log of one order.
 type eventsBody struct {
-	OrderID string               `json:"order_id"`
-	Events  []orders.EventRecord `json:"events"`
+	OrderID string            `json:"order_id"`
+	Events  []app.EventRecord `json:"events"`
 }
 
 func (h *handlers) events(c *fiber.Ctx) error {
@@ -52,10 +52,10 @@ func (h *handlers) events(c *fiber.Ctx) error {
 
 // listBody is one page of orders; NextCursor is absent on the last page.
 type listBody struct {
-	Orders     []orders.OrderSummary `json:"orders"`
-	Limit      int                   `json:"limit"`
-	NextCursor string                `json:"next_cursor,omitempty"`
-	NextURL    string                `json:"next_url,omitempty"`
+	Orders     []app.OrderSummary `json:"orders"`
+	Limit      int                `json:"limit"`
+	NextCursor string             `json:"next_cursor,omitempty"`
+	NextURL    string             `json:"next_url,omitempty"`
 }
 
 func (h *handlers) list(c *fiber.Ctx) error {
@@ -72,7 +72,7 @@ func (h *handlers) list(c *fiber.Ctx) error {
 	}
 	body := listBody{Orders: page.Orders, Limit: f.Limit}
 	if body.Orders == nil {
-		body.Orders = []orders.OrderSummary{}
+		body.Orders = []app.OrderSummary{}
 	}
 	if page.Next != nil {
 		body.NextCursor = encodeCursor(*page.Next)
@@ -87,8 +87,8 @@ func (h *handlers) list(c *fiber.Ctx) error {
 
 // listFilter parses the list's query parameters; the application layer
 // checks their ranges.
-func listFilter(status, limit, cursor string) (orders.ListFilter, error) {
-	f := orders.ListFilter{State: contracts.OrderState(status), Limit: DefaultListLimit}
+func listFilter(status, limit, cursor string) (app.ListFilter, error) {
+	f := app.ListFilter{State: contracts.OrderState(status), Limit: DefaultListLimit}
 	if limit != "" {
 		n, err := strconv.Atoi(limit)
 		if err != nil {

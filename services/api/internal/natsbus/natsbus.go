@@ -19,13 +19,13 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/ops"
 )
 
-// Bus implements orders.CommandBus and orders.LiveStatus on one connection.
+// Bus implements app.CommandBus and app.LiveStatus on one connection.
 type Bus struct {
 	nc            *nats.Conn
 	js            jetstream.JetStream
@@ -91,7 +91,7 @@ func (b *Bus) Publish(ctx context.Context, cmd contracts.Command) (bool, error) 
 // is registered on the same connection before the command is published, and
 // the server handles one connection's protocol in order, so the bridge
 // cannot publish an outcome this subscription misses.
-func (b *Bus) WatchResults(_ context.Context, orderID string) (orders.ResultWatch, error) {
+func (b *Bus) WatchResults(_ context.Context, orderID string) (app.ResultWatch, error) {
 	sub, err := b.nc.SubscribeSync(contracts.ResultSubject(orderID))
 	if err != nil {
 		return nil, fmt.Errorf("subscribe %s: %w", contracts.ResultSubject(orderID), err)

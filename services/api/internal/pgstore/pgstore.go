@@ -13,11 +13,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/orderflow/orderflow/services/api/internal/orders"
+	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
-// Store implements orders.Store on a pgx pool.
+// Store implements app.Store on a pgx pool.
 type Store struct {
 	pool *pgxpool.Pool
 }
@@ -48,9 +48,9 @@ func (s *Store) Owner(ctx context.Context, orderID string) (string, error) {
 }
 
 // Projection returns the order's last projected snapshot.
-func (s *Store) Projection(ctx context.Context, orderID, owner string) (orders.Projection, error) {
+func (s *Store) Projection(ctx context.Context, orderID, owner string) (app.Projection, error) {
 	var (
-		p    orders.Projection
+		p    app.Projection
 		snap []byte
 	)
 	err := s.pool.QueryRow(ctx,
@@ -67,9 +67,9 @@ func (s *Store) Projection(ctx context.Context, orderID, owner string) (orders.P
 
 // Order returns the order's row, with the snapshot's detail that has no
 // column of its own (shipping, attempts, errors, signals).
-func (s *Store) Order(ctx context.Context, orderID, owner string) (orders.OrderRecord, error) {
+func (s *Store) Order(ctx context.Context, orderID, owner string) (app.OrderRecord, error) {
 	var (
-		r                     orders.OrderRecord
+		r                     app.OrderRecord
 		items, address, snap  []byte
 		state, step, lastType string
 	)
@@ -102,7 +102,7 @@ func (s *Store) Order(ctx context.Context, orderID, owner string) (orders.OrderR
 
 // Events returns the audit log; an order without a row is ErrNotFound,
 // an order with a row but no events yet is an empty list.
-func (s *Store) Events(ctx context.Context, orderID, owner string) ([]orders.EventRecord, error) {
+func (s *Store) Events(ctx context.Context, orderID, owner string) ([]app.EventRecord, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT e.event_id, e.seq, e.type, e.occurred_at, e.snapshot->>'state', COALESCE(e.snapshot->>'step', ''), e.data, e.projected_at
 		FROM events e JOIN orders o USING (order_id)
@@ -110,9 +110,9 @@ func (s *Store) Events(ctx context.Context, orderID, owner string) ([]orders.Eve
 	if err != nil {
 		return nil, fmt.Errorf("query events: %w", err)
 	}
-	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (orders.EventRecord, error) {
+	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.EventRecord, error) {
 		var (
-			e                orders.EventRecord
+			e                app.EventRecord
 			typ, state, step string
 			data             []byte
 		)
@@ -136,16 +136,16 @@ func (s *Store) Events(ctx context.Context, orderID, owner string) ([]orders.Eve
 		return nil, fmt.Errorf("check order: %w", err)
 	}
 	if !exists {
-		return nil, orders.ErrNotFound
+		return nil, app.ErrNotFound
 	}
-	return []orders.EventRecord{}, nil
+	return []app.EventRecord{}, nil
 }
 
 // List pages through orders newest first by keyset on (accepted_at,
 // order_id), which the orders_state_accepted_idx and orders_accepted_idx
 // indexes (and their owner-prefixed twins) serve without sorting or offset
 // scans.
-func (s *Store) List(ctx context.Context, f orders.ListFilter) (orders.Page, error) {
+func (s *Store) List(ctx context.Context, f app.ListFilter) (app.Page, error) {
 	var (
 		where []string
 		args  []any
@@ -173,11 +173,11 @@ func (s *Store) List(ctx context.Context, f orders.ListFilter) (orders.Page, err
 
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return orders.Page{}, fmt.Errorf("query orders: %w", err)
+		return app.Page{}, fmt.Errorf("query orders: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (orders.OrderSummary, error) {
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.OrderSummary, error) {
 		var (
-			o           orders.OrderSummary
+			o           app.OrderSummary
 			state, step string
 		)
 		err := row.Scan(&o.OrderID, &state, &step, &o.Terminal, &o.PaymentID, &o.PaymentStatus, &o.AmountCents,
@@ -186,20 +186,20 @@ func (s *Store) List(ctx context.Context, f orders.ListFilter) (orders.Page, err
 		return o, err
 	})
 	if err != nil {
-		return orders.Page{}, fmt.Errorf("read orders: %w", err)
+		return app.Page{}, fmt.Errorf("read orders: %w", err)
 	}
-	p := orders.Page{Orders: list}
+	p := app.Page{Orders: list}
 	if len(list) > f.Limit {
 		p.Orders = list[:f.Limit]
 		last := p.Orders[f.Limit-1]
-		p.Next = &orders.Cursor{AcceptedAt: last.AcceptedAt.UTC().Truncate(time.Microsecond), OrderID: last.OrderID}
+		p.Next = &app.Cursor{AcceptedAt: last.AcceptedAt.UTC().Truncate(time.Microsecond), OrderID: last.OrderID}
 	}
 	return p, nil
 }
 
 func notFound(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return orders.ErrNotFound
+		return app.ErrNotFound
 	}
 	return fmt.Errorf("query order: %w", err)
 }

@@ -1,8 +1,10 @@
-// Package orders is the API's application layer: it turns validated
-// requests into commands on the broker and answers reads from the live
-// workflow or the projection. It owns the interfaces of the adapters it
-// needs, so the HTTP port and the adapters never depend on each other.
-package orders
+// Package app is what the API decides: commands (commands.go: validate,
+// check the owner, publish, optionally wait for the bridge's outcome) and
+// queries (queries.go: live status with the projection as fallback, order,
+// events, list). It owns the interfaces it needs from the outside
+// (CommandBus, LiveStatus, Store), which internal/adapters implements, so the
+// HTTP port and the adapters never depend on each other.
+package app
 
 import (
 	"errors"
