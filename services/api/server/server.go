@@ -18,11 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/orderflow/orderflow/services/api/internal/adapters"
 	"github.com/orderflow/orderflow/services/api/internal/app"
-	"github.com/orderflow/orderflow/services/api/internal/auth"
 	"github.com/orderflow/orderflow/services/api/internal/httpapi"
-	"github.com/orderflow/orderflow/services/api/internal/natsbus"
-	"github.com/orderflow/orderflow/services/api/internal/pgstore"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
@@ -121,11 +119,11 @@ type Deps struct {
 // New builds the HTTP app on deps. The credential files are watched until
 // the app shuts down.
 func New(cfg Config, deps Deps) (*fiber.App, error) {
-	bus, err := natsbus.New(deps.NATS, cfg.StatusTimeout, deps.Log, deps.Metrics)
+	bus, err := adapters.NewBus(deps.NATS, cfg.StatusTimeout, deps.Log, deps.Metrics)
 	if err != nil {
 		return nil, err
 	}
-	authn, err := auth.New(auth.Options{
+	authn, err := adapters.NewAuthenticator(adapters.AuthOptions{
 		KeysFile: cfg.APIKeysFile, ReloadInterval: cfg.AuthReload,
 		JWKSFile: cfg.JWKSFile, JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 	}, deps.Log)
@@ -151,7 +149,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		}
 		codec = converter.NewPayloadCodecHTTPHandler(c)
 	}
-	store := pgstore.New(deps.DB)
+	store := adapters.NewStore(deps.DB)
 	queries := app.NewQueries(bus, store, deps.Log)
 	commands := app.NewCommands(bus, queries, deps.Log)
 	checks := []httpapi.Check{{Name: "nats", Check: bus.Ready}, {Name: "postgres", Check: store.Ready}}
@@ -166,7 +164,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		RateLimitWindow:  cfg.RateLimitWindow,
 		ProxyHeader:      cfg.ProxyHeader,
 		TrustedProxies:   cfg.TrustedProxies,
-		Feed:             natsbus.NewFeed(bus.JetStream(), deps.Log),
+		Feed:             adapters.NewFeed(bus.JetStream(), deps.Log),
 		HeaderLimit:      cfg.HeaderLimit,
 		Auth:             authn,
 		Codec:            codec,

@@ -1,9 +1,11 @@
 // Package app is what the API decides: commands (commands.go: validate,
-// check the owner, publish, optionally wait for the bridge's outcome) and
+// check the owner, publish, optionally wait for the bridge's outcome),
 // queries (queries.go: live status with the projection as fallback, order,
-// events, list). It owns the interfaces it needs from the outside
-// (CommandBus, LiveStatus, Store), which internal/adapters implements, so the
-// HTTP port and the adapters never depend on each other.
+// events, list) and who may ask (clients.go: clients, their scopes, the
+// client ID that becomes an order's owner). It owns the interfaces it needs
+// from the outside (CommandBus, ResultWatch, LiveStatus, Store, in the files
+// that use them), which internal/adapters implements, so the HTTP port and
+// the adapters never depend on each other.
 package app
 
 import (

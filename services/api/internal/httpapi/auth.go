@@ -6,14 +6,14 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/orderflow/orderflow/services/api/internal/auth"
+	"github.com/orderflow/orderflow/services/api/internal/app"
 )
 
 // Authenticator resolves a bearer token to a client; Enabled false means
 // the API runs open.
 type Authenticator interface {
 	Enabled() bool
-	Authenticate(ctx context.Context, token string) (auth.Client, error)
+	Authenticate(ctx context.Context, token string) (app.Client, error)
 }
 
 // Problem types of authentication and authorization.
@@ -43,7 +43,7 @@ func unauthenticated(detail string, tokenGiven bool) error {
 	return &authError{status: fiber.StatusUnauthorized, challenge: ch, detail: detail}
 }
 
-func forbidden(scope auth.Scope) error {
+func forbidden(scope app.Scope) error {
 	return &authError{
 		status:    fiber.StatusForbidden,
 		challenge: authRealm + `, error="insufficient_scope", scope="` + string(scope) + `"`,
@@ -88,7 +88,7 @@ func identify(a Authenticator) fiber.Handler {
 // rateKey is the rate limiter's key: the client when authenticated, so one
 // client cannot starve another behind the same proxy, else the IP.
 func rateKey(c *fiber.Ctx) string {
-	if cl, ok := c.Locals(localClient).(auth.Client); ok {
+	if cl, ok := c.Locals(localClient).(app.Client); ok {
 		return "client:" + cl.ID
 	}
 	return "ip:" + c.IP()
@@ -96,7 +96,7 @@ func rateKey(c *fiber.Ctx) string {
 
 // require refuses the request unless it is authenticated with scope (auth
 // on) and otherwise lets it through.
-func (h *handlers) require(scope auth.Scope) fiber.Handler {
+func (h *handlers) require(scope app.Scope) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !h.auth.Enabled() {
 			return c.Next()
@@ -104,7 +104,7 @@ func (h *handlers) require(scope auth.Scope) fiber.Handler {
 		if err, ok := c.Locals(localAuthErr).(error); ok {
 			return err
 		}
-		cl, ok := c.Locals(localClient).(auth.Client)
+		cl, ok := c.Locals(localClient).(app.Client)
 		if !ok {
 			return unauthenticated("this API needs an `Authorization: Bearer <key>` header", false)
 		}
@@ -118,7 +118,7 @@ func (h *handlers) require(scope auth.Scope) fiber.Handler {
 // owner is the owner the request acts for: the authenticated client, or ""
 // when the API runs open (every order is then visible to every caller).
 func owner(c *fiber.Ctx) string {
-	if cl, ok := c.Locals(localClient).(auth.Client); ok {
+	if cl, ok := c.Locals(localClient).(app.Client); ok {
 		return cl.ID
 	}
 	return ""

@@ -58,7 +58,7 @@ func viewOf(e contracts.Event) boardView {
 // mountBoardPage serves the board's page and assets, embedded in the
 // binary, under the same self-only CSP as the docs. They hold no order data;
 // the data comes from the read routes and /board/events.
-func mountBoardPage(app *fiber.App) {
+func mountBoardPage(srv *fiber.App) {
 	asset := func(name, ctype string) fiber.Handler {
 		body, err := boardAssets.ReadFile(name)
 		if err != nil {
@@ -71,9 +71,9 @@ func mountBoardPage(app *fiber.App) {
 			return c.Send(body)
 		}
 	}
-	app.Get("/board", asset("web/board.html", fiber.MIMETextHTMLCharsetUTF8))
-	app.Get("/board/board.js", asset("web/board.js", "text/javascript; charset=utf-8"))
-	app.Get("/board/board.css", asset("web/board.css", "text/css; charset=utf-8"))
+	srv.Get("/board", asset("web/board.html", fiber.MIMETextHTMLCharsetUTF8))
+	srv.Get("/board/board.js", asset("web/board.js", "text/javascript; charset=utf-8"))
+	srv.Get("/board/board.css", asset("web/board.css", "text/css; charset=utf-8"))
 }
 
 // boardStreamLife bounds one event stream below the server's write timeout

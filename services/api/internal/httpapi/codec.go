@@ -14,7 +14,7 @@ import (
 // The UI calls it from the browser, so its origin needs CORS; with
 // "Include cross-origin credentials" and "Pass the user access token" on,
 // it sends the operator's bearer token.
-func mountCodec(app *fiber.App, opts Options, require fiber.Handler) {
+func mountCodec(srv *fiber.App, opts Options, require fiber.Handler) {
 	handlers := []fiber.Handler{}
 	if len(opts.CodecCORSOrigins) > 0 {
 		handlers = append(handlers, cors.New(cors.Config{
@@ -25,9 +25,9 @@ func mountCodec(app *fiber.App, opts Options, require fiber.Handler) {
 		}))
 	}
 	handlers = append(handlers, require, adaptor.HTTPHandler(opts.Codec))
-	app.Post("/codec/decode", handlers...)
+	srv.Post("/codec/decode", handlers...)
 	// The browser's preflight carries no credentials.
 	if len(opts.CodecCORSOrigins) > 0 {
-		app.Options("/codec/decode", handlers[0])
+		srv.Options("/codec/decode", handlers[0])
 	}
 }

@@ -24,8 +24,8 @@ const docsCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe
 
 // mountDocs serves the OpenAPI file and Swagger UI from assets embedded in
 // the binary (swaggo/files ships the swagger-ui dist).
-func mountDocs(app *fiber.App) {
-	app.Get("/openapi.yaml", func(c *fiber.Ctx) error {
+func mountDocs(srv *fiber.App) {
+	srv.Get("/openapi.yaml", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "application/yaml")
 		return c.Send(OpenAPI)
 	})
@@ -40,9 +40,9 @@ func mountDocs(app *fiber.App) {
 			return c.Send(body)
 		}
 	}
-	app.Get("/docs", page("web/index.html", fiber.MIMETextHTMLCharsetUTF8))
-	app.Get("/docs/init.js", page("web/init.js", "text/javascript; charset=utf-8"))
-	app.Use("/docs/assets", filesystem.New(filesystem.Config{
+	srv.Get("/docs", page("web/index.html", fiber.MIMETextHTMLCharsetUTF8))
+	srv.Get("/docs/init.js", page("web/init.js", "text/javascript; charset=utf-8"))
+	srv.Use("/docs/assets", filesystem.New(filesystem.Config{
 		Root:   http.FS(swaggerFiles.FS),
 		MaxAge: 3600,
 	}))

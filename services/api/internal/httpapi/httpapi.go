@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/services/api/internal/app"
-	"github.com/orderflow/orderflow/services/api/internal/auth"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -26,8 +25,8 @@ import (
 type openAuth struct{}
 
 func (openAuth) Enabled() bool { return false }
-func (openAuth) Authenticate(context.Context, string) (auth.Client, error) {
-	return auth.Client{}, auth.ErrUnauthenticated
+func (openAuth) Authenticate(context.Context, string) (app.Client, error) {
+	return app.Client{}, app.ErrUnauthenticated
 }
 
 // Options are the HTTP knobs; the server package fills them from its
@@ -80,7 +79,7 @@ func New(opts Options, commands *app.Commands, queries *app.Queries, checks []Ch
 		opts.Auth = openAuth{}
 	}
 	h := &handlers{opts: opts, auth: opts.Auth, commands: commands, queries: queries, checks: checks, log: log, now: time.Now}
-	app := fiber.New(fiber.Config{
+	srv := fiber.New(fiber.Config{
 		ReadBufferSize:          opts.HeaderLimit,
 		AppName:                 "orderflow-api",
 		BodyLimit:               opts.BodyLimit,
@@ -94,20 +93,20 @@ func New(opts Options, commands *app.Commands, queries *app.Queries, checks []Ch
 		EnableTrustedProxyCheck: len(opts.TrustedProxies) > 0,
 		TrustedProxies:          opts.TrustedProxies,
 	})
-	app.Use(newObserver(opts.Metrics).middleware)
-	app.Use(requestid.New())
-	app.Use(requestLogger(log))
-	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+	srv.Use(newObserver(opts.Metrics).middleware)
+	srv.Use(requestid.New())
+	srv.Use(requestLogger(log))
+	srv.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic in handler", "path", c.Path(), "panic", e)
 	}}))
 
-	app.Get("/healthz", h.healthz)
-	app.Get("/readyz", h.readyz)
-	mountDocs(app)
+	srv.Get("/healthz", h.healthz)
+	srv.Get("/readyz", h.readyz)
+	mountDocs(srv)
 
-	app.Use(identify(h.auth))
+	srv.Use(identify(h.auth))
 	if opts.RateLimitMax > 0 {
-		app.Use(limiter.New(limiter.Config{
+		srv.Use(limiter.New(limiter.Config{
 			Max:          opts.RateLimitMax,
 			Expiration:   opts.RateLimitWindow,
 			KeyGenerator: rateKey,
@@ -117,25 +116,25 @@ func New(opts Options, commands *app.Commands, queries *app.Queries, checks []Ch
 			},
 		}))
 	}
-	write, approve, read := h.require(auth.ScopeWrite), h.require(auth.ScopeApprove), h.require(auth.ScopeRead)
-	app.Post("/orders/:order_id/start", write, h.start)
-	app.Post("/orders/:order_id/signals/cancel", write, h.signalAs(contracts.CommandCancel))
-	app.Post("/orders/:order_id/signals/update-address", write, h.signalAs(contracts.CommandUpdateAddress))
-	app.Post("/orders/:order_id/signals/approve", approve, h.signalAs(contracts.CommandApprove))
+	write, approve, read := h.require(app.ScopeWrite), h.require(app.ScopeApprove), h.require(app.ScopeRead)
+	srv.Post("/orders/:order_id/start", write, h.start)
+	srv.Post("/orders/:order_id/signals/cancel", write, h.signalAs(contracts.CommandCancel))
+	srv.Post("/orders/:order_id/signals/update-address", write, h.signalAs(contracts.CommandUpdateAddress))
+	srv.Post("/orders/:order_id/signals/approve", approve, h.signalAs(contracts.CommandApprove))
 	// Any other signal name: authenticated callers learn it does not exist.
-	app.Post("/orders/:order_id/signals/:signal", h.require(""), h.signal)
-	app.Get("/orders/:order_id/status", read, h.status)
-	app.Get("/orders/:order_id/events", read, h.events)
-	app.Get("/orders/:order_id", read, h.order)
-	app.Get("/orders", read, h.list)
+	srv.Post("/orders/:order_id/signals/:signal", h.require(""), h.signal)
+	srv.Get("/orders/:order_id/status", read, h.status)
+	srv.Get("/orders/:order_id/events", read, h.events)
+	srv.Get("/orders/:order_id", read, h.order)
+	srv.Get("/orders", read, h.list)
 	// The board: its page and assets hold no data; its live stream is a
 	// read route like the ones above, filtered by owner.
-	mountBoardPage(app)
-	app.Get("/board/events", read, h.boardEvents)
+	mountBoardPage(srv)
+	srv.Get("/board/events", read, h.boardEvents)
 	if opts.Codec != nil {
-		mountCodec(app, opts, h.require(auth.ScopeCodec))
+		mountCodec(srv, opts, h.require(app.ScopeCodec))
 	}
-	return app
+	return srv
 }
 
 // encodeJSON is encoding/json without HTML escaping, so URLs in bodies

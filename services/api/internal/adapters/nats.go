@@ -1,7 +1,4 @@
-// Package natsbus is the API's NATS adapter: it stores commands in
-// JetStream, follows the bridge's command outcomes and asks the bridge for
-// live status over request/reply.
-package natsbus
+package adapters
 
 import (
 	"context"
@@ -35,10 +32,10 @@ type Bus struct {
 	tracer        trace.Tracer
 }
 
-// New wraps nc; statusTimeout bounds a live status request, kept short
+// NewBus wraps nc; statusTimeout bounds a live status request, kept short
 // because the projection is a good enough answer when the bridge is slow.
 // The commands-published counter goes to reg (nil: unregistered).
-func New(nc *nats.Conn, statusTimeout time.Duration, log *slog.Logger, reg prometheus.Registerer) (*Bus, error) {
+func NewBus(nc *nats.Conn, statusTimeout time.Duration, log *slog.Logger, reg prometheus.Registerer) (*Bus, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)

@@ -1,10 +1,12 @@
-package auth
+package adapters
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/orderflow/orderflow/services/api/internal/app"
 )
 
 func digestHex(key string) string {
@@ -20,10 +22,10 @@ func TestParseKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := keys[HashKey("key-a")]; c.ID != "alice" || !c.Has(ScopeWrite) || !c.Has(ScopeRead) || c.Has(ScopeApprove) {
+	if c := keys[HashKey("key-a")]; c.ID != "alice" || !c.Has(app.ScopeWrite) || !c.Has(app.ScopeRead) || c.Has(app.ScopeApprove) {
 		t.Fatalf("alice: %+v", c)
 	}
-	if c := keys[HashKey("key-b")]; c.ID != "bob" || !c.Has(ScopeApprove) || c.Has(ScopeRead) {
+	if c := keys[HashKey("key-b")]; c.ID != "bob" || !c.Has(app.ScopeApprove) || c.Has(app.ScopeRead) {
 		t.Fatalf("bob: %+v", c)
 	}
 	for name, bad := range map[string]string{
@@ -61,7 +63,7 @@ func FuzzParseKeys(f *testing.F) {
 			t.Fatal("no error and no keys")
 		}
 		for _, c := range keys {
-			if err := ValidateClientID(c.ID); err != nil {
+			if err := app.ValidateClientID(c.ID); err != nil {
 				t.Fatalf("accepted client ID %q: %v", c.ID, err)
 			}
 			if len(c.Scopes) == 0 {

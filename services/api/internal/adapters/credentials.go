@@ -1,4 +1,4 @@
-package auth
+package adapters
 
 import (
 	"bytes"
@@ -16,15 +16,13 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/orderflow/orderflow/services/api/internal/app"
 )
 
-// ErrUnauthenticated means the credentials are missing, unknown, expired
-// or badly signed. Its text never includes the credential.
-var ErrUnauthenticated = errors.New("unauthenticated")
-
-// Options say where credentials come from. With neither a keys file nor a
+// AuthOptions say where credentials come from. With neither a keys file nor a
 // JWKS, authentication is off.
-type Options struct {
+type AuthOptions struct {
 	KeysFile       string        // API keys file (see ParseKeys)
 	ReloadInterval time.Duration // how often the keys and JWKS files are checked for changes
 	JWKSFile       string        // JWKS on disk, reloaded like the keys file
@@ -38,7 +36,7 @@ type Options struct {
 // changes; a file that no longer parses keeps the previous keys and is
 // logged, so a half-written edit never locks everyone out or lets anyone in.
 type Authenticator struct {
-	opts Options
+	opts AuthOptions
 	log  *slog.Logger
 	keys atomic.Pointer[Keys]
 	jwks atomic.Pointer[jwk.Set]
@@ -47,9 +45,10 @@ type Authenticator struct {
 	done sync.WaitGroup
 }
 
-// New loads the configured credentials and starts watching the files. An
-// unreadable or invalid file at start is an error. Close stops the watcher.
-func New(opts Options, log *slog.Logger) (*Authenticator, error) {
+// NewAuthenticator loads the configured credentials and starts watching
+// the files. An unreadable or invalid file at start is an error. Close
+// stops the watcher.
+func NewAuthenticator(opts AuthOptions, log *slog.Logger) (*Authenticator, error) {
 	a := &Authenticator{opts: opts, log: log}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
@@ -104,9 +103,9 @@ func (a *Authenticator) Enabled() bool {
 // digest, or a JWT (three dot-separated parts) verified against the JWKS.
 // Client ID: the JWT's client_id claim, else its sub; scopes: its space
 // separated scope claim, or the scp list.
-func (a *Authenticator) Authenticate(ctx context.Context, token string) (Client, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, token string) (app.Client, error) {
 	if token == "" {
-		return Client{}, ErrUnauthenticated
+		return app.Client{}, app.ErrUnauthenticated
 	}
 	if keys := a.keys.Load(); keys != nil {
 		if c, ok := (*keys)[HashKey(token)]; ok {
@@ -115,7 +114,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Client,
 	}
 	set := a.jwks.Load()
 	if set == nil || strings.Count(token, ".") != 2 {
-		return Client{}, ErrUnauthenticated
+		return app.Client{}, app.ErrUnauthenticated
 	}
 	opts := []jwt.ParseOption{
 		jwt.WithKeySet(*set, jws.WithInferAlgorithmFromKey(true)),
@@ -131,18 +130,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Client,
 	}
 	tok, err := jwt.Parse([]byte(token), opts...)
 	if err != nil {
-		return Client{}, fmt.Errorf("%w: jwt: %w", ErrUnauthenticated, err)
+		return app.Client{}, fmt.Errorf("%w: jwt: %w", app.ErrUnauthenticated, err)
 	}
 	return jwtClient(tok)
 }
 
-func jwtClient(tok jwt.Token) (Client, error) {
-	var c Client
+func jwtClient(tok jwt.Token) (app.Client, error) {
+	var c app.Client
 	if err := tok.Get("client_id", &c.ID); err != nil {
 		c.ID, _ = tok.Subject()
 	}
-	if err := ValidateClientID(c.ID); err != nil {
-		return Client{}, fmt.Errorf("%w: jwt subject: %w", ErrUnauthenticated, err)
+	if err := app.ValidateClientID(c.ID); err != nil {
+		return app.Client{}, fmt.Errorf("%w: jwt subject: %w", app.ErrUnauthenticated, err)
 	}
 	var names []string
 	var scope string
@@ -166,8 +165,8 @@ func jwtClient(tok jwt.Token) (Client, error) {
 	}
 	// Unknown scopes in a token are other services' business: ignore them.
 	for _, n := range names {
-		for _, s := range Scopes {
-			if Scope(n) == s {
+		for _, s := range app.Scopes {
+			if app.Scope(n) == s {
 				c.Scopes = append(c.Scopes, s)
 			}
 		}

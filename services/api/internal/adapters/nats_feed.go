@@ -1,4 +1,4 @@
-package natsbus
+package adapters
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package auth
+package adapters
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/orderflow/orderflow/services/api/internal/app"
 )
 
 // signer is an identity provider: an EC key whose public half is in a
@@ -81,7 +83,7 @@ func writeJWKS(t *testing.T, keys ...jwk.Key) string {
 
 func TestJWTAgainstJWKSFile(t *testing.T) {
 	idp, other := newSigner(t, "idp-1"), newSigner(t, "idp-1")
-	a, err := New(Options{JWKSFile: writeJWKS(t, idp.pub), Issuer: "https://idp.example", Audience: "orderflow"},
+	a, err := NewAuthenticator(AuthOptions{JWKSFile: writeJWKS(t, idp.pub), Issuer: "https://idp.example", Audience: "orderflow"},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -97,12 +99,12 @@ func TestJWTAgainstJWKSFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ID != "shop-frontend" || !c.Has(ScopeRead) || !c.Has(ScopeWrite) || c.Has(ScopeApprove) {
+	if c.ID != "shop-frontend" || !c.Has(app.ScopeRead) || !c.Has(app.ScopeWrite) || c.Has(app.ScopeApprove) {
 		t.Fatalf("client %+v", c)
 	}
 	scp := map[string]any{"iss": "https://idp.example", "aud": "orderflow", "client_id": "reviewer-tool", "sub": "u1",
 		"scp": []string{"orders:approve"}}
-	if c, err := a.Authenticate(ctx, idp.token(t, scp, time.Now().Add(time.Hour))); err != nil || c.ID != "reviewer-tool" || !c.Has(ScopeApprove) {
+	if c, err := a.Authenticate(ctx, idp.token(t, scp, time.Now().Add(time.Hour))); err != nil || c.ID != "reviewer-tool" || !c.Has(app.ScopeApprove) {
 		t.Fatalf("client_id and scp: %+v %v", c, err)
 	}
 	for name, tok := range map[string]string{
@@ -114,7 +116,7 @@ func TestJWTAgainstJWKSFile(t *testing.T) {
 		"not a jwt":       "a.b.c",
 		"unsigned header": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
 	} {
-		if _, err := a.Authenticate(ctx, tok); !errors.Is(err, ErrUnauthenticated) {
+		if _, err := a.Authenticate(ctx, tok); !errors.Is(err, app.ErrUnauthenticated) {
 			t.Errorf("%s: %v, want unauthenticated", name, err)
 		}
 	}

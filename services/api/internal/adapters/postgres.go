@@ -1,6 +1,4 @@
-// Package pgstore reads the projection the projector writes to PostgreSQL.
-// The API never writes these tables.
-package pgstore
+package adapters
 
 import (
 	"context"
@@ -22,8 +20,8 @@ type Store struct {
 	pool *pgxpool.Pool
 }
 
-// New wraps pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+// NewStore wraps pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 // Ready pings the database.
 func (s *Store) Ready(ctx context.Context) error {
