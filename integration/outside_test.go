@@ -73,7 +73,7 @@ func TestGeneratedHTTPClientIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	goCmd(t, filepath.Join(root, "deploy", "tools"), "tool", "oapi-codegen", "-config", filepath.Join(tmp, "oapi-codegen.yaml"),
-		filepath.Join(root, "services", "api", "internal", "httpapi", "openapi.yaml"))
+		filepath.Join(root, "services", "api", "internal", "ports", "openapi.yaml"))
 	fresh, err := os.ReadFile(filepath.Join(tmp, "rest.gen.go"))
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/api/internal/adapters"
 	"github.com/orderflow/orderflow/services/api/internal/app"
-	"github.com/orderflow/orderflow/services/api/internal/httpapi"
+	"github.com/orderflow/orderflow/services/api/internal/ports"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
@@ -152,8 +152,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	store := adapters.NewStore(deps.DB)
 	queries := app.NewQueries(bus, store, deps.Log)
 	commands := app.NewCommands(bus, queries, deps.Log)
-	checks := []httpapi.Check{{Name: "nats", Check: bus.Ready}, {Name: "postgres", Check: store.Ready}}
-	app := httpapi.New(httpapi.Options{
+	checks := []ports.Check{{Name: "nats", Check: bus.Ready}, {Name: "postgres", Check: store.Ready}}
+	app := ports.New(ports.Options{
 		BodyLimit:        cfg.BodyLimit,
 		ReadTimeout:      cfg.ReadTimeout,
 		WriteTimeout:     cfg.WriteTimeout,

@@ -14,7 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"github.com/orderflow/orderflow/services/api/internal/httpapi"
+	"github.com/orderflow/orderflow/services/api/internal/ports"
 )
 
 var (
@@ -29,7 +29,7 @@ func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
 	t.Helper()
 	specOnce.Do(func() {
 		loader := openapi3.NewLoader()
-		specDoc, specErr = loader.LoadFromData(httpapi.OpenAPI)
+		specDoc, specErr = loader.LoadFromData(ports.OpenAPI)
 		if specErr != nil {
 			return
 		}

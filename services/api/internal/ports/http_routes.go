@@ -1,7 +1,4 @@
-// Package httpapi is the API's HTTP port: Fiber routes that decode and
-// validate requests, call the application layer and render answers, with
-// every error as application/problem+json.
-package httpapi
+package ports
 
 import (
 	"bytes"
@@ -29,7 +26,7 @@ func (openAuth) Authenticate(context.Context, string) (app.Client, error) {
 	return app.Client{}, app.ErrUnauthenticated
 }
 
-// Options are the HTTP knobs; the server package fills them from its
+// Options are the HTTP knobs; package api fills them from its
 // configuration.
 type Options struct {
 	BodyLimit       int
