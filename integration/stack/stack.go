@@ -23,7 +23,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/orderflow/orderflow/services/api/server"
+	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/services/bridge/bridge"
 	orderworker "github.com/orderflow/orderflow/services/order-worker/worker"
 	"github.com/orderflow/orderflow/services/projector/projector"
@@ -50,7 +50,7 @@ type Stack struct {
 // Options adjust a stack before it starts.
 type Options struct {
 	// API adjusts the API's configuration (its NATS and database are set).
-	API func(*server.Config)
+	API func(*api.Config)
 	// NoAPI leaves the API out, for tests of the NATS side only.
 	NoAPI bool
 	// Faults makes every business step fail or hang at these rates, with a
@@ -119,15 +119,15 @@ func Start(t testing.TB, opts Options) *Stack {
 	return s
 }
 
-func (s *Stack) startAPI(t testing.TB, mutate func(*server.Config)) {
+func (s *Stack) startAPI(t testing.TB, mutate func(*api.Config)) {
 	t.Helper()
-	cfg := load[server.Config](t)
+	cfg := load[api.Config](t)
 	cfg.NATS.URL, cfg.Postgres.URL = s.NATS.URL, s.DBURL
 	cfg.RateLimitMax = 0
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	app, err := server.New(cfg, server.Deps{NATS: s.NC, DB: s.Pool, Log: s.Log})
+	app, err := api.New(cfg, api.Deps{NATS: s.NC, DB: s.Pool, Log: s.Log})
 	if err != nil {
 		t.Fatalf("stack: api: %v", err)
 	}

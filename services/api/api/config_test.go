@@ -1,11 +1,11 @@
-package server_test
+package api_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/orderflow/orderflow/services/api/server"
+	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/shared/config"
 )
 
@@ -21,7 +21,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	t.Setenv("RATE_LIMIT_MAX", "0")
 	t.Setenv("HTTP_TRUSTED_PROXIES", "10.0.0.1,10.0.0.2")
 	t.Setenv("HTTP_PROXY_HEADER", "X-Forwarded-For")
-	cfg, err := config.Load[server.Config]()
+	cfg, err := config.Load[api.Config]()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,16 +31,16 @@ func TestConfigFromEnvironment(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		mutate func(*server.Config)
+		mutate func(*api.Config)
 		want   string
 	}{
-		{"tiny body limit", func(c *server.Config) { c.BodyLimit = 10 }, "HTTP_BODY_LIMIT"},
-		{"status timeout above request timeout", func(c *server.Config) { c.StatusTimeout = 10 * time.Second }, "STATUS_TIMEOUT"},
-		{"write timeout below wait", func(c *server.Config) { c.WriteTimeout = 10 * time.Second }, "HTTP_WRITE_TIMEOUT"},
-		{"negative rate limit", func(c *server.Config) { c.RateLimitMax = -1 }, "RATE_LIMIT_MAX"},
-		{"zero window", func(c *server.Config) { c.RateLimitWindow = 0 }, "RATE_LIMIT_WINDOW"},
-		{"proxy header without trusted proxies", func(c *server.Config) { c.ProxyHeader = "X-Forwarded-For" }, "HTTP_TRUSTED_PROXIES"},
-		{"ops listener on the traffic port", func(c *server.Config) { c.OpsAddr = c.HTTPAddr }, "OPS_ADDR"},
+		{"tiny body limit", func(c *api.Config) { c.BodyLimit = 10 }, "HTTP_BODY_LIMIT"},
+		{"status timeout above request timeout", func(c *api.Config) { c.StatusTimeout = 10 * time.Second }, "STATUS_TIMEOUT"},
+		{"write timeout below wait", func(c *api.Config) { c.WriteTimeout = 10 * time.Second }, "HTTP_WRITE_TIMEOUT"},
+		{"negative rate limit", func(c *api.Config) { c.RateLimitMax = -1 }, "RATE_LIMIT_MAX"},
+		{"zero window", func(c *api.Config) { c.RateLimitWindow = 0 }, "RATE_LIMIT_WINDOW"},
+		{"proxy header without trusted proxies", func(c *api.Config) { c.ProxyHeader = "X-Forwarded-For" }, "HTTP_TRUSTED_PROXIES"},
+		{"ops listener on the traffic port", func(c *api.Config) { c.OpsAddr = c.HTTPAddr }, "OPS_ADDR"},
 	} {
 		c := defaultConfig(t)
 		tc.mutate(&c)

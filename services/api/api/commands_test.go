@@ -1,4 +1,4 @@
-package server_test
+package api_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/orderflow/orderflow/services/api/server"
+	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
 )
@@ -146,7 +146,7 @@ func TestIdempotencyKey(t *testing.T) {
 // of the command routes: each names the field as problem+json and none
 // reaches the broker.
 func TestBadInputIsRejectedAndNothingPublished(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.BodyLimit = 2048 })
+	e := newEnv(t, func(c *api.Config) { c.BodyLimit = 2048 })
 	const js = "application/json"
 	cases := []struct {
 		name, path, body, ctype string
@@ -254,7 +254,7 @@ func fakeBridge(t *testing.T, e *env, outcome func(contracts.Command) (contracts
 // outcome (200), a rejection with its reason (409), or falls back to 202
 // when no outcome arrives in time; a duplicate finds the stored outcome.
 func TestPreferWait(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.WaitMax = 2 * time.Second })
+	e := newEnv(t, func(c *api.Config) { c.WaitMax = 2 * time.Second })
 	fakeBridge(t, e, func(c contracts.Command) (contracts.Outcome, string) {
 		switch {
 		case c.Kind == contracts.CommandStart:
@@ -311,7 +311,7 @@ func TestPreferWait(t *testing.T) {
 // TestPublishFailsWhileNATSIsDown: a POST never answers 202 unless the
 // broker stored the command; with NATS down it is a 503 problem.
 func TestPublishFailsWhileNATSIsDown(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.RequestTimeout = time.Second; c.StatusTimeout = 200 * time.Millisecond })
+	e := newEnv(t, func(c *api.Config) { c.RequestTimeout = time.Second; c.StatusTimeout = 200 * time.Millisecond })
 	e.nats.Shutdown()
 	r := e.do("POST", "/orders/down-1/start", `{"payment_id":"p"}`, "Content-Type", "application/json")
 	expectProblem(t, r, http.StatusServiceUnavailable, "")

@@ -1,4 +1,4 @@
-package server_test
+package api_test
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/orderflow/orderflow/services/api/server"
+	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -49,7 +49,7 @@ func statusResponder(t *testing.T, nc *nats.Conn, answer func(orderID string) (c
 // projection when it does not or does not answer in time, 404 when nobody
 // knows the order; the body always says which source answered.
 func TestStatusSources(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.StatusTimeout = 300 * time.Millisecond })
+	e := newEnv(t, func(c *api.Config) { c.StatusTimeout = 300 * time.Millisecond })
 	accepted := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 	// No bridge at all (no responders): projection or 404.
@@ -289,7 +289,7 @@ func TestListKeysetPagination(t *testing.T) {
 // TestRateLimitPerClient answers 429 problem+json with Retry-After once a
 // client exceeds its budget; health probes are not limited.
 func TestRateLimitPerClient(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.RateLimitMax, c.RateLimitWindow = 3, time.Minute })
+	e := newEnv(t, func(c *api.Config) { c.RateLimitMax, c.RateLimitWindow = 3, time.Minute })
 	for i := 0; i < 3; i++ {
 		if r := e.do("GET", "/orders?limit=1", ""); r.StatusCode != 200 {
 			t.Fatalf("request %d: %d %s", i, r.StatusCode, r.body)
@@ -313,7 +313,7 @@ func TestRateLimitPerClient(t *testing.T) {
 // TestRateLimitKeysOnClientBehindTrustedProxy: each client behind a
 // trusted proxy has its own budget.
 func TestRateLimitKeysOnClientBehindTrustedProxy(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) {
+	e := newEnv(t, func(c *api.Config) {
 		c.RateLimitMax, c.RateLimitWindow = 2, time.Minute
 		// app.Test connections come from 0.0.0.0, which plays the proxy.
 		c.ProxyHeader, c.TrustedProxies = "X-Forwarded-For", []string{"0.0.0.0"}

@@ -1,4 +1,4 @@
-package server_test
+package api_test
 
 import (
 	"bufio"
@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orderflow/orderflow/services/api/server"
+	"github.com/orderflow/orderflow/services/api/api"
 )
 
 // A slowloris client sends its headers a byte at a time to hold a
 // connection open; the read timeout cuts it off long before it finishes.
 func TestSlowHeadersAreCutOff(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.ReadTimeout = 300 * time.Millisecond })
+	e := newEnv(t, func(c *api.Config) { c.ReadTimeout = 300 * time.Millisecond })
 	conn, err := net.Dial("tcp", e.listen())
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func isTimeout(err error) bool {
 // Oversized headers are refused before any handler runs; the limit is
 // HTTP_HEADER_LIMIT.
 func TestHeadersOverTheLimitAreRefused(t *testing.T) {
-	e := newEnv(t, func(c *server.Config) { c.HeaderLimit = 2048 })
+	e := newEnv(t, func(c *api.Config) { c.HeaderLimit = 2048 })
 	conn, err := net.Dial("tcp", e.listen())
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package server_test
+package api_test
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/orderflow/orderflow/services/api/server"
+	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/testenv"
@@ -33,7 +33,7 @@ type env struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream
 	pool *pgxpool.Pool
-	cfg  server.Config
+	cfg  api.Config
 	// overNetwork sends requests over a real TCP listener instead of
 	// app.Test, for limits that the in-memory connection cannot show.
 	overNetwork bool
@@ -64,7 +64,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // defaultConfig is the configuration the binary gets with no variables
 // set, which also proves the defaults pass validation.
-func defaultConfig(t *testing.T) server.Config {
+func defaultConfig(t *testing.T) api.Config {
 	t.Helper()
 	for _, k := range []string{"HTTP_ADDR", "HTTP_BODY_LIMIT", "RATE_LIMIT_MAX", "RATE_LIMIT_WINDOW", "PREFER_WAIT_MAX",
 		"STATUS_TIMEOUT", "HTTP_REQUEST_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_PROXY_HEADER", "HTTP_TRUSTED_PROXIES", "OPS_ADDR",
@@ -72,20 +72,20 @@ func defaultConfig(t *testing.T) server.Config {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
-	cfg, err := config.Load[server.Config]()
+	cfg, err := config.Load[api.Config]()
 	if err != nil {
 		t.Fatalf("load default config: %v", err)
 	}
 	return cfg
 }
 
-func newEnv(t *testing.T, mutate func(*server.Config)) *env {
+func newEnv(t *testing.T, mutate func(*api.Config)) *env {
 	t.Helper()
 	return newEnvLog(t, mutate, testLogger(t))
 }
 
 // newEnvLog is newEnv with the app logging to log.
-func newEnvLog(t *testing.T, mutate func(*server.Config), log *slog.Logger) *env {
+func newEnvLog(t *testing.T, mutate func(*api.Config), log *slog.Logger) *env {
 	t.Helper()
 	ns := testenv.NATS(t)
 	dbURL := testenv.Postgres(t)
@@ -98,17 +98,24 @@ func newEnvLog(t *testing.T, mutate func(*server.Config), log *slog.Logger) *env
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	deps := connect(t, ns, dbURL, log)
+	app, err := api.New(cfg, deps)
+	if err != nil {
+		t.Fatalf("new app: %v", err)
+	}
+	return &env{t: t, app: app, nats: ns, nc: deps.NATS, js: ns.JetStream(deps.NATS), pool: deps.DB, cfg: cfg}
+}
+
+// connect opens what cmd/api opens, a NATS connection and a pool, on the
+// test's server and database; both close when the test ends.
+func connect(t *testing.T, ns *testenv.NATSServer, dbURL string, log *slog.Logger) api.Deps {
+	t.Helper()
 	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
 		t.Fatalf("pool: %v", err)
 	}
 	t.Cleanup(pool.Close)
-	nc := ns.Conn()
-	app, err := server.New(cfg, server.Deps{NATS: nc, DB: pool, Log: log})
-	if err != nil {
-		t.Fatalf("new app: %v", err)
-	}
-	return &env{t: t, app: app, nats: ns, nc: nc, js: ns.JetStream(nc), pool: pool, cfg: cfg}
+	return api.Deps{NATS: ns.Conn(), DB: pool, Log: log}
 }
 
 // response is a finished HTTP exchange with its body read.

@@ -1,4 +1,4 @@
-package server_test
+package api_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orderflow/orderflow/services/api/server"
+	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -40,22 +40,23 @@ func freeAddr(t *testing.T) string {
 }
 
 // TestRunServesDocsInChromium runs the service as the binary does (Run
-// with its configuration), opens /docs in headless Chromium, which loads
-// Swagger UI from the embedded assets under a self-only CSP, and finds
-// every operation rendered; then it stops Run through its context.
+// with its configuration, on connections opened like cmd/api's), opens
+// /docs in headless Chromium, which loads Swagger UI from the embedded
+// assets under a self-only CSP, and finds every operation rendered; then it
+// stops Run through its context.
 func TestRunServesDocsInChromium(t *testing.T) {
 	chromium := chromiumPath(t)
 	ns := testenv.NATS(t)
 	cfg := defaultConfig(t)
 	cfg.NATS.URL, cfg.Postgres.URL = ns.URL, testenv.Postgres(t)
 	cfg.HTTPAddr = freeAddr(t)
-	cfg.OpsAddr = freeAddr(t) // the default port may be taken next door
 	cfg.Shutdown.Timeout = 5 * time.Second
+	deps := connect(t, ns, cfg.Postgres.URL, testLogger(t))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, cfg, testLogger(t)) }()
+	go func() { done <- api.Run(ctx, cfg, deps) }()
 	base := "http://" + cfg.HTTPAddr
 	waitFor(t, "API ready", 15*time.Second, func() bool {
 		select {

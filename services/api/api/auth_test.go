@@ -1,4 +1,4 @@
-package server_test
+package api_test
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/orderflow/orderflow/services/api/server"
+	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/temporalx"
@@ -78,7 +78,7 @@ type keyed struct {
 
 const allScopes = "orders:write,orders:approve,orders:read"
 
-func newKeyed(t *testing.T, mutate func(*server.Config), log *slog.Logger) *keyed {
+func newKeyed(t *testing.T, mutate func(*api.Config), log *slog.Logger) *keyed {
 	t.Helper()
 	k := &keyed{
 		keysFile: filepath.Join(t.TempDir(), "api-keys"),
@@ -91,7 +91,7 @@ func newKeyed(t *testing.T, mutate func(*server.Config), log *slog.Logger) *keye
 	if log == nil {
 		log = testLogger(t)
 	}
-	k.env = newEnvLog(t, func(c *server.Config) {
+	k.env = newEnvLog(t, func(c *api.Config) {
 		c.APIKeysFile = k.keysFile
 		c.AuthReload = 20 * time.Millisecond
 		if mutate != nil {
@@ -307,7 +307,7 @@ func writeKeysAppendBroken(t *testing.T, path string, key apiKey) {
 // Rate limits count per client key: alice running out does not stop bob,
 // who calls from the same address.
 func TestRateLimitPerClientKey(t *testing.T) {
-	k := newKeyed(t, func(c *server.Config) {
+	k := newKeyed(t, func(c *api.Config) {
 		c.RateLimitMax, c.RateLimitWindow = 3, time.Hour
 	}, nil)
 	for i := range 3 {
@@ -408,7 +408,7 @@ func TestCodecEndpointNeedsItsScope(t *testing.T) {
 		t.Fatal(err)
 	}
 	operator := newKey("operator", "codec:decode")
-	k := newKeyed(t, func(c *server.Config) { c.CodecKeysFile = codecFile }, nil)
+	k := newKeyed(t, func(c *api.Config) { c.CodecKeysFile = codecFile }, nil)
 	writeKeys(t, k.keysFile, k.alice, operator)
 	waitFor(t, "the operator key", 5*time.Second, func() bool {
 		return k.do("POST", "/codec/decode", "{}", operator.bearer()...).StatusCode != http.StatusUnauthorized
