@@ -107,7 +107,7 @@ func Start(t testing.TB, opts Options) *Stack {
 
 	bcfg := load[bridge.Config](t)
 	bcfg.Temporal, bcfg.NATS.URL = tcfg, ns.URL
-	run("bridge", func(ctx context.Context) error { return bridge.Run(ctx, bcfg, s.NC, s.Temporal, s.Log) })
+	run("bridge", func(ctx context.Context) error { return bridge.Run(ctx, bcfg, bridge.Deps{NATS: s.NC, Temporal: s.Temporal}, s.Log) })
 
 	pcfg := load[projector.Config](t)
 	pcfg.NATS.URL, pcfg.Postgres.URL = ns.URL, s.DBURL

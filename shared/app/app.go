@@ -1,5 +1,6 @@
 // Package app runs a service's main: it turns SIGINT/SIGTERM into context
-// cancellation and an error into a non-zero exit code.
+// cancellation and an error into a non-zero exit code (app.go), and closes
+// the connections main opened, each within the shutdown timeout (close.go).
 package app
 
 import (

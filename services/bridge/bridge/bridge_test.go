@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/sdk/client"
 
-	"github.com/orderflow/orderflow/services/bridge/internal/temporal"
+	"github.com/orderflow/orderflow/services/bridge/internal/adapters"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -266,7 +266,7 @@ func TestRedeliveredStartThatCreatedTheRunReportsStarted(t *testing.T) {
 	cmd := startCmd(orderID, "pay-"+orderID, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	runID, err := temporal.New(s.tc, s.cfg.OrdersTaskQueue, nil).StartOrder(ctx, contracts.OrderInput{
+	runID, err := adapters.NewWorkflows(s.tc, s.cfg.OrdersTaskQueue, nil).StartOrder(ctx, contracts.OrderInput{
 		OrderID: orderID, PaymentID: cmd.PaymentID, Items: contracts.DefaultItems(), Address: contracts.DefaultAddress(),
 		ManualReview: true, CommandID: cmd.CommandID, AcceptedAt: time.Now().UTC(),
 	})

@@ -95,7 +95,9 @@ func (s *stack) startBridge() {
 	s.cancel, s.done = cancel, make(chan error, 1)
 	reg := prometheus.NewRegistry() // a restarted bridge registers afresh
 	s.reg = reg
-	go func() { s.done <- bridge.Run(ctx, s.cfg, s.nc, s.tc, testLog(s.t), bridge.WithMetrics(reg)) }()
+	go func() {
+		s.done <- bridge.Run(ctx, s.cfg, bridge.Deps{NATS: s.nc, Temporal: s.tc}, testLog(s.t), bridge.WithMetrics(reg))
+	}()
 	s.t.Cleanup(s.stopBridge)
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orderflow/orderflow/services/bridge/bridge"
-	"github.com/orderflow/orderflow/services/bridge/internal/natsport"
+	"github.com/orderflow/orderflow/services/bridge/internal/ports"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -174,7 +174,7 @@ func TestRedeliveredStartOvertakesItsCancel(t *testing.T) {
 // runs, so a test can take deliveries from it the way a crashing bridge would.
 func (s *stack) bridgeConsumer(ctx context.Context, t *testing.T) jetstream.Consumer {
 	t.Helper()
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, natsport.ConsumerConfig(natsport.ConsumerOptions{
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, ports.ConsumerConfig(ports.ConsumerOptions{
 		Durable: s.cfg.Durable, AckWait: s.cfg.AckWait, MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending,
 	}))
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orderflow/orderflow/services/bridge/internal/application"
+	"github.com/orderflow/orderflow/services/bridge/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -37,8 +37,8 @@ func TestCommandsOfAnotherOwnerAreRejected(t *testing.T) {
 		reason  string
 	}{
 		{start, contracts.OutcomeStarted, ""},
-		{bobCancel, contracts.OutcomeRejected, application.ReasonUnknownOrder},
-		{bobStart, contracts.OutcomeRejected, application.ReasonOrderIDTaken},
+		{bobCancel, contracts.OutcomeRejected, app.ReasonUnknownOrder},
+		{bobStart, contracts.OutcomeRejected, app.ReasonOrderIDTaken},
 		{aliceApprove, contracts.OutcomeApplied, ""},
 	} {
 		r := got[c.cmd.CommandID]

@@ -1,8 +1,11 @@
 // Package bridge is the only path from order commands to Temporal: it
 // consumes ORDER_COMMANDS, starts and signals OrderWorkflow, publishes every
 // outcome on ORDER_RESULTS, dead-letters what can never be applied and
-// answers live-status requests. Run is exported so tests and the dev stack
-// can run the bridge in process.
+// answers live-status requests. It owns the service's Config (config.go)
+// and Run (run.go), which wires internal/app (what a command does),
+// internal/adapters (Temporal) and internal/ports (the NATS consumer and
+// status handler). cmd/bridge opens the connections and hands them to Run;
+// tests and integration/stack run it in process the same way.
 package bridge
 
 import (
@@ -16,9 +19,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/orderflow/orderflow/services/bridge/internal/application"
-	"github.com/orderflow/orderflow/services/bridge/internal/natsport"
-	"github.com/orderflow/orderflow/services/bridge/internal/temporal"
+	"github.com/orderflow/orderflow/services/bridge/internal/adapters"
+	"github.com/orderflow/orderflow/services/bridge/internal/app"
+	"github.com/orderflow/orderflow/services/bridge/internal/ports"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/ops"
 	"github.com/orderflow/orderflow/shared/temporalx"
@@ -35,14 +38,22 @@ func WithMetrics(reg prometheus.Registerer) Option {
 	return func(o *runOptions) { o.metrics = reg }
 }
 
+// Deps are the connections Run works with. The caller (cmd/bridge, a test)
+// opens them before Run and closes them after it returns.
+type Deps struct {
+	NATS     *nats.Conn
+	Temporal client.Client
+}
+
 // Run consumes commands and answers status requests until ctx ends, then
 // stops intake, finishes in-flight work and returns. The streams must exist
-// (natsx.EnsureStreams); nc and c stay open and belong to the caller.
-func Run(ctx context.Context, cfg Config, nc *nats.Conn, c client.Client, log *slog.Logger, options ...Option) error {
+// (natsx.EnsureStreams).
+func Run(ctx context.Context, cfg Config, deps Deps, log *slog.Logger, options ...Option) error {
 	var ro runOptions
 	for _, o := range options {
 		o(&ro)
 	}
+	nc := deps.NATS
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
@@ -51,14 +62,14 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, c client.Client, log *s
 	if err != nil {
 		return err
 	}
-	wf := temporal.New(c, cfg.OrdersTaskQueue, dc)
-	commands := application.NewCommands(wf, application.CommandOptions{
+	wf := adapters.NewWorkflows(deps.Temporal, cfg.OrdersTaskQueue, dc)
+	commands := app.NewCommands(wf, app.CommandOptions{
 		CallTimeout:   cfg.CallTimeout,
 		RetryMin:      cfg.RetryMin,
 		RetryMax:      cfg.RetryMax,
 		NotFoundGrace: cfg.NotFoundGrace,
 	}, log)
-	consumer := natsport.NewConsumer(nc, js, commands, natsport.ConsumerOptions{
+	consumer := ports.NewConsumer(nc, js, commands, ports.ConsumerOptions{
 		Durable:       cfg.Durable,
 		Queue:         cfg.StatusQueue,
 		Partitions:    cfg.Partitions,
@@ -70,19 +81,19 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, c client.Client, log *s
 		RetryMin:      cfg.RetryMin,
 		RetryMax:      cfg.RetryMax,
 		ReorderWindow: cfg.ReorderWindow,
-		Metrics:       natsport.NewMetrics(ro.metrics),
+		Metrics:       ports.NewMetrics(ro.metrics),
 	}, log)
 	if ro.metrics != nil {
 		if err := ro.metrics.Register(ops.NewConsumerLag(js, contracts.StreamCommands, cfg.Durable)); err != nil {
 			return fmt.Errorf("register consumer lag: %w", err)
 		}
 	}
-	status := application.NewStatus(wf)
+	status := app.NewStatus(wf)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error {
-		return natsport.ServeStatus(gctx, nc, status, natsport.StatusOptions{
+		return ports.ServeStatus(gctx, nc, status, ports.StatusOptions{
 			Queue:       cfg.StatusQueue,
 			Timeout:     cfg.StatusTimeout,
 			Concurrency: cfg.StatusConcurrency,

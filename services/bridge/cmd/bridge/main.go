@@ -1,13 +1,11 @@
 // Command bridge turns order commands on NATS into Temporal workflow starts
-// and signals, and answers live-status requests.
+// and signals, and answers live-status requests. It is the only place that
+// reads the bridge's configuration and opens its connections.
 package main
 
 import (
 	"context"
 	"log/slog"
-	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/orderflow/orderflow/services/bridge/bridge"
 	"github.com/orderflow/orderflow/shared/app"
@@ -32,34 +30,30 @@ func run(ctx context.Context) error {
 	})
 }
 
+// serve opens the connections, runs the bridge on them and closes them in
+// order: Run returns once intake has stopped and in-flight commands are
+// settled or handed back; then NATS is drained (results and dead letters
+// still in flight go out) and the Temporal client closed, each within the
+// shutdown timeout.
 func serve(ctx context.Context, cfg bridge.Config, log *slog.Logger, o *ops.Server, tel *ops.Telemetry) error {
 	nc, js, err := natsx.ConnectJetStream(ctx, cfg.NATS, "bridge", log, contracts.StreamCommands)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-
+	defer nc.Close() // on an early return; a no-op once drained
 	o.AddCheck("nats", ops.NATSCheck(nc))
 	tc, err := temporalx.Dial(ctx, cfg.Temporal, log, temporalx.WithMetrics(tel.TemporalMetrics()))
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-
-	log.Info("bridge starting", "temporal", cfg.Temporal.Address, "nats", cfg.NATS.URL, "task_queue", cfg.OrdersTaskQueue)
-	// Run returns once intake has stopped and in-flight commands are settled
-	// or handed back; the shutdown timeout bounds what follows.
 	o.AddCheck("temporal", ops.TemporalCheck(tc))
 	o.AddCheck("consumer", ops.ConsumerCheck(js, contracts.StreamCommands, cfg.Durable))
-	runErr := bridge.Run(ctx, cfg, nc, tc, log, bridge.WithMetrics(o.Registry()))
-	drained := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(drained) })
-	if err := nc.Drain(); err == nil {
-		select {
-		case <-drained:
-		case <-time.After(cfg.Shutdown.Timeout):
-			log.Warn("nats drain timed out")
-		}
+
+	log.Info("bridge starting", "temporal", cfg.Temporal.Address, "nats", cfg.NATS.URL, "task_queue", cfg.OrdersTaskQueue)
+	runErr := bridge.Run(ctx, cfg, bridge.Deps{NATS: nc, Temporal: tc}, log, bridge.WithMetrics(o.Registry()))
+	app.DrainNATS(nc, cfg.Shutdown.Timeout, log)
+	if !app.CloseWithin(cfg.Shutdown.Timeout, tc.Close) {
+		log.Warn("temporal client did not close in time")
 	}
 	log.Info("bridge stopped")
 	return runErr

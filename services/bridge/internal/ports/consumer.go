@@ -1,7 +1,9 @@
-// Package natsport is the bridge's NATS side: the durable command consumer
-// that feeds the application in per-order order, the dead-letter and result
-// publishing, and the live-status responder.
-package natsport
+// Package ports holds the bridge's entry points, both on NATS: the durable
+// command consumer that feeds app.Commands in per-order order, publishes
+// results and dead-letters what can never be applied (consumer.go), and the
+// live-status request/reply handler (status.go); metrics.go counts what the
+// consumer settles.
+package ports
 
 import (
 	"cmp"
@@ -22,13 +24,13 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/orderflow/orderflow/services/bridge/internal/application"
+	"github.com/orderflow/orderflow/services/bridge/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
 )
 
-// Applier settles one decoded command (application.Commands).
+// Applier settles one decoded command (app.Commands).
 type Applier interface {
 	Apply(ctx context.Context, cmd contracts.Command, acceptedAt, firstTry time.Time) (contracts.CommandResult, error)
 }
@@ -63,18 +65,18 @@ type ConsumerOptions struct {
 type Consumer struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
-	app   Applier
+	cmds  Applier
 	opts  ConsumerOptions
 	log   *slog.Logger
 	parts []*partition
 }
 
 // NewConsumer wires the consumer; Run starts it.
-func NewConsumer(nc *nats.Conn, js jetstream.JetStream, app Applier, opts ConsumerOptions, log *slog.Logger) *Consumer {
+func NewConsumer(nc *nats.Conn, js jetstream.JetStream, cmds Applier, opts ConsumerOptions, log *slog.Logger) *Consumer {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
 	}
-	c := &Consumer{nc: nc, js: js, app: app, opts: opts, log: log}
+	c := &Consumer{nc: nc, js: js, cmds: cmds, opts: opts, log: log}
 	for range opts.Partitions {
 		c.parts = append(c.parts, &partition{wake: make(chan struct{}, 1)})
 	}
@@ -345,14 +347,14 @@ func (c *Consumer) handle(ctx context.Context, e *entry) bool {
 	if e.firstTry.IsZero() {
 		e.firstTry = time.Now()
 	}
-	res, err := c.app.Apply(ctx, cmd, meta.Timestamp, e.firstTry)
+	res, err := c.cmds.Apply(ctx, cmd, meta.Timestamp, e.firstTry)
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 	}
 	switch {
-	case errors.Is(err, application.ErrWorkflowNotYet):
+	case errors.Is(err, app.ErrWorkflowNotYet):
 		return false
-	case application.IsPermanent(err):
+	case app.IsPermanent(err):
 		c.deadLetter(ctx, m, cmdID, err.Error(), dlqRefused, log)
 		return true
 	case err != nil:
@@ -368,7 +370,7 @@ func (c *Consumer) handle(ctx context.Context, e *entry) bool {
 		return true
 	}
 	if err := m.Ack(); err != nil {
-		// A lost ack means one redelivery, which the application settles
+		// A lost ack means one redelivery, which app.Commands settles
 		// idempotently.
 		log.WarnContext(ctx, "ack command", logging.KeyOrderID, cmd.OrderID, logging.Err(err))
 	}

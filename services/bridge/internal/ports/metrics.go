@@ -1,4 +1,4 @@
-package natsport
+package ports
 
 import (
 	"time"
@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
 
-	"github.com/orderflow/orderflow/services/bridge/internal/application"
+	"github.com/orderflow/orderflow/services/bridge/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/ops"
 )
@@ -68,11 +68,11 @@ func rejectionLabel(reason string) string {
 	switch reason {
 	case "":
 		return ""
-	case application.ReasonDifferentPayment:
+	case app.ReasonDifferentPayment:
 		return "different_payment"
-	case application.ReasonFinished:
+	case app.ReasonFinished:
 		return "finished"
-	case application.ReasonUnknownOrder:
+	case app.ReasonUnknownOrder:
 		return "unknown_order"
 	}
 	return "other"

@@ -1,4 +1,4 @@
-package natsport
+package ports
 
 import (
 	"slices"

@@ -1,4 +1,4 @@
-package application
+package app
 
 import (
 	"context"
@@ -37,7 +37,7 @@ type Commands struct {
 	log  *slog.Logger
 }
 
-// NewCommands wires the command use case to its Temporal port.
+// NewCommands wires the command use case to Temporal through wf.
 func NewCommands(wf Workflows, opts CommandOptions, log *slog.Logger) *Commands {
 	return &Commands{wf: wf, opts: opts, log: log}
 }

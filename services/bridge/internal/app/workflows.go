@@ -1,7 +1,9 @@
-// Package application decides what each order command means for the order's
-// workflow and what the bridge answers about an order's live status. It
-// knows Temporal only through the Workflows interface it owns.
-package application
+// Package app is what the bridge decides: what each order command means for
+// the order's workflow (commands.go) and what it answers about an order's
+// live status (status.go). It knows Temporal only through the Workflows
+// interface it owns (workflows.go) and sets the pace of in-place retries
+// (retry.go).
+package app
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package application
+package app
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // sees (run state, pending activities with attempts and last failures).
 type Status struct{ wf Workflows }
 
-// NewStatus wires the status use case to its Temporal port.
+// NewStatus wires the status use case to Temporal through wf.
 func NewStatus(wf Workflows) *Status { return &Status{wf: wf} }
 
 // Get never fails: problems are reported in the reply, so the requester can

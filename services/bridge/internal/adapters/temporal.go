@@ -1,6 +1,8 @@
-// Package temporal adapts the Temporal client to the application's
-// Workflows port: start options, memo, history and error mapping live here.
-package temporal
+// Package adapters implements the interfaces app owns on the outside world:
+// app.Workflows on the Temporal client (temporal.go), with the start
+// options, memo, history and error mapping. Named for its role, it no
+// longer shadows the SDK's temporal package.
+package adapters
 
 import (
 	"context"
@@ -14,23 +16,23 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/orderflow/orderflow/services/bridge/internal/application"
+	"github.com/orderflow/orderflow/services/bridge/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
-// Workflows implements application.Workflows with a Temporal client.
+// Workflows implements app.Workflows with a Temporal client.
 type Workflows struct {
 	c         client.Client
 	taskQueue string
 	dc        converter.DataConverter
 }
 
-var _ application.Workflows = (*Workflows)(nil)
+var _ app.Workflows = (*Workflows)(nil)
 
-// New adapts c; orders are started on taskQueue. dc must be the data
+// NewWorkflows adapts c; orders are started on taskQueue. dc must be the data
 // converter c was dialled with (it decodes memos and history the client
 // does not decode itself); nil means the SDK default.
-func New(c client.Client, taskQueue string, dc converter.DataConverter) *Workflows {
+func NewWorkflows(c client.Client, taskQueue string, dc converter.DataConverter) *Workflows {
 	if dc == nil {
 		dc = converter.GetDefaultDataConverter()
 	}
@@ -58,26 +60,26 @@ func (w *Workflows) StartOrder(ctx context.Context, in contracts.OrderInput) (st
 }
 
 // DescribeOrder returns the latest run's state, memo and pending work.
-func (w *Workflows) DescribeOrder(ctx context.Context, workflowID string) (application.Execution, error) {
+func (w *Workflows) DescribeOrder(ctx context.Context, workflowID string) (app.Execution, error) {
 	desc, err := w.c.DescribeWorkflow(ctx, workflowID, "")
 	if err != nil {
-		return application.Execution{}, mapErr(err)
+		return app.Execution{}, mapErr(err)
 	}
 	resp := desc.RawResponse
 	info := resp.GetWorkflowExecutionInfo()
-	ex := application.Execution{
+	ex := app.Execution{
 		RunID:   info.GetExecution().GetRunId(),
 		Status:  statusName(info.GetStatus()),
 		Running: info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
 	}
 	if p, ok := info.GetMemo().GetFields()[contracts.MemoPaymentID]; ok {
 		if err := w.dc.FromPayload(p, &ex.PaymentID); err != nil {
-			return application.Execution{}, fmt.Errorf("decode memo %s of %s: %w", contracts.MemoPaymentID, workflowID, err)
+			return app.Execution{}, fmt.Errorf("decode memo %s of %s: %w", contracts.MemoPaymentID, workflowID, err)
 		}
 	}
 	if p, ok := info.GetMemo().GetFields()[contracts.MemoOwner]; ok {
 		if err := w.dc.FromPayload(p, &ex.Owner); err != nil {
-			return application.Execution{}, fmt.Errorf("decode memo %s of %s: %w", contracts.MemoOwner, workflowID, err)
+			return app.Execution{}, fmt.Errorf("decode memo %s of %s: %w", contracts.MemoOwner, workflowID, err)
 		}
 	}
 	for _, a := range resp.GetPendingActivities() {
@@ -160,7 +162,7 @@ func (w *Workflows) FinalStatus(ctx context.Context, workflowID, runID string) (
 	return contracts.OrderStatus{}, mapErr(err)
 }
 
-// mapErr translates Temporal's service errors into the port's vocabulary.
+// mapErr translates Temporal's service errors into app's vocabulary.
 // Anything not known to be final is left transient: retrying is the safe
 // default while the server is unreachable or overloaded.
 func mapErr(err error) error {
@@ -178,12 +180,12 @@ func mapErr(err error) error {
 	)
 	switch {
 	case errors.As(err, &started):
-		return fmt.Errorf("%w: %w", application.ErrAlreadyStarted, err)
+		return fmt.Errorf("%w: %w", app.ErrAlreadyStarted, err)
 	case errors.As(err, &notFound):
-		return fmt.Errorf("%w: %w", application.ErrNotFound, err)
+		return fmt.Errorf("%w: %w", app.ErrNotFound, err)
 	case errors.As(err, &invalid), errors.As(err, &nsNotFound), errors.As(err, &denied),
 		errors.As(err, &unimpl), errors.As(err, &queryFailed):
-		return &application.PermanentError{Err: err}
+		return &app.PermanentError{Err: err}
 	}
 	return err
 }

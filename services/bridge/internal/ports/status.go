@@ -1,4 +1,4 @@
-package natsport
+package ports
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/orderflow/orderflow/shared/logging"
 )
 
-// StatusGetter answers one live-status request (application.Status).
+// StatusGetter answers one live-status request (app.Status).
 type StatusGetter interface {
 	Get(ctx context.Context, orderID string) contracts.StatusReply
 }
