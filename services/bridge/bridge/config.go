@@ -38,7 +38,8 @@ type Config struct {
 	// CallTimeout bounds one call to Temporal.
 	CallTimeout time.Duration `env:"BRIDGE_TEMPORAL_CALL_TIMEOUT" envDefault:"5s"`
 	// RetryMin and RetryMax bound the exponential backoff between in-place
-	// retries while Temporal or NATS is unreachable.
+	// retries while Temporal or NATS is unreachable; each pause is jittered
+	// by up to a fifth either way (app.Backoff).
 	RetryMin time.Duration `env:"BRIDGE_RETRY_MIN" envDefault:"100ms"`
 	RetryMax time.Duration `env:"BRIDGE_RETRY_MAX" envDefault:"2s"`
 	// NotFoundGrace is how long a signal for an order without a workflow is

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/logging"
 )
@@ -60,36 +62,31 @@ func (c *Commands) Apply(ctx context.Context, cmd contracts.Command, acceptedAt,
 	wfID := contracts.OrderWorkflowID(cmd.OrderID)
 	log := c.log.With(logging.KeyOrderID, cmd.OrderID, logging.KeyWorkflowID, wfID,
 		logging.KeyCommandID, cmd.CommandID, "kind", cmd.Kind)
-	delay := c.opts.RetryMin
-	for attempt := 1; ; attempt++ {
-		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CallTimeout)
-		res, err := c.once(callCtx, cmd, wfID, acceptedAt)
-		cancel()
-		switch {
-		case err == nil:
-		case errors.Is(err, ErrWorkflowNotYet) && time.Since(firstTry) >= c.opts.NotFoundGrace:
-			res, err = contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonUnknownOrder}, nil
-		case errors.Is(err, ErrWorkflowNotYet):
-			log.DebugContext(ctx, "workflow not found yet; waiting for its start", logging.KeyAttempt, attempt)
-			return contracts.CommandResult{}, err
-		case IsPermanent(err):
-			log.ErrorContext(ctx, "temporal refused command", logging.Err(err), logging.KeyAttempt, attempt)
-			return contracts.CommandResult{}, err
-		}
-		if err == nil {
+	what := fmt.Sprintf("apply %s to %s", cmd.Kind, wfID)
+	return RetryInPlace(ctx, what, Backoff{Min: c.opts.RetryMin, Max: c.opts.RetryMax}, c.opts.CallTimeout,
+		func(callCtx context.Context, attempt int) (contracts.CommandResult, error) {
+			res, err := c.once(callCtx, cmd, wfID, acceptedAt)
+			switch {
+			case err == nil:
+			case errors.Is(err, ErrWorkflowNotYet) && time.Since(firstTry) >= c.opts.NotFoundGrace:
+				res, err = contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonUnknownOrder}, nil
+			case errors.Is(err, ErrWorkflowNotYet):
+				log.DebugContext(ctx, "workflow not found yet; waiting for its start", logging.KeyAttempt, attempt)
+				return contracts.CommandResult{}, backoff.Permanent(err)
+			case IsPermanent(err):
+				log.ErrorContext(ctx, "temporal refused command", logging.Err(err), logging.KeyAttempt, attempt)
+				return contracts.CommandResult{}, backoff.Permanent(err)
+			default:
+				return contracts.CommandResult{}, err
+			}
 			res.CommandID, res.OrderID, res.Kind, res.WorkflowID = cmd.CommandID, cmd.OrderID, cmd.Kind, wfID
 			res.At = time.Now().UTC()
 			log.InfoContext(ctx, "command settled", "outcome", res.Outcome, "reason", res.Reason, logging.KeyAttempt, attempt)
 			return res, nil
-		}
-		log.WarnContext(ctx, "temporal call failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt, "backoff", delay)
-		select {
-		case <-ctx.Done():
-			return contracts.CommandResult{}, fmt.Errorf("apply %s to %s: %w (last error: %w)", cmd.Kind, wfID, ctx.Err(), err)
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, c.opts.RetryMax)
-	}
+		},
+		func(err error, attempt int, next time.Duration) {
+			log.WarnContext(ctx, "temporal call failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt, "backoff", next)
+		})
 }
 
 func (c *Commands) once(ctx context.Context, cmd contracts.Command, wfID string, acceptedAt time.Time) (contracts.CommandResult, error) {

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
@@ -141,11 +142,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 // entry is a held command with its scheduling state.
 type entry struct {
 	msg       jetstream.Msg
-	key       string    // order ID (the subject when it names none)
-	seq       uint64    // stream sequence: the order commands must be applied in
-	notBefore time.Time // not tried before this (reorder window, not-found backoff)
-	firstTry  time.Time // zero until tried; the not-found grace runs from it
-	backoff   time.Duration
+	key       string          // order ID (the subject when it names none)
+	seq       uint64          // stream sequence: the order commands must be applied in
+	notBefore time.Time       // not tried before this (reorder window, not-found backoff)
+	firstTry  time.Time       // zero until tried; the not-found grace runs from it
+	backoff   backoff.BackOff // paces tries while its workflow does not exist yet; nil until needed
 }
 
 // partition is one sequential lane: held commands sorted by stream
@@ -293,8 +294,10 @@ func (c *Consumer) work(ctx context.Context, p *partition) {
 			p.settle()
 			continue
 		}
-		e.backoff = min(max(2*e.backoff, c.opts.RetryMin), c.opts.RetryMax)
-		e.notBefore = time.Now().Add(e.backoff)
+		if e.backoff == nil {
+			e.backoff = c.pace().New()
+		}
+		e.notBefore = time.Now().Add(e.backoff.NextBackOff())
 		p.requeue(e)
 	}
 }
@@ -424,22 +427,17 @@ func (c *Consumer) publishResult(ctx context.Context, res contracts.CommandResul
 // retry runs f until it succeeds or ctx ends, each try bounded by the call
 // timeout and not torn by shutdown.
 func (c *Consumer) retry(ctx context.Context, what string, log *slog.Logger, f func(context.Context) error) error {
-	delay := c.opts.RetryMin
-	for attempt := 1; ; attempt++ {
-		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CallTimeout)
-		err := f(callCtx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		log.WarnContext(ctx, what+" failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w (last error: %w)", what, ctx.Err(), err)
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, c.opts.RetryMax)
-	}
+	_, err := app.RetryInPlace(ctx, what, c.pace(), c.opts.CallTimeout,
+		func(ctx context.Context, _ int) (struct{}, error) { return struct{}{}, f(ctx) },
+		func(err error, attempt int, next time.Duration) {
+			log.WarnContext(ctx, what+" failed; retrying in place", logging.Err(err), logging.KeyAttempt, attempt, "backoff", next)
+		})
+	return err
+}
+
+// pace is the backoff of in-place retries and of a signal waiting for its workflow.
+func (c *Consumer) pace() app.Backoff {
+	return app.Backoff{Min: c.opts.RetryMin, Max: c.opts.RetryMax}
 }
 
 // decode turns a stored message into a command. The command ID is returned
