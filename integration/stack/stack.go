@@ -107,11 +107,15 @@ func Start(t testing.TB, opts Options) *Stack {
 
 	bcfg := load[bridge.Config](t)
 	bcfg.Temporal, bcfg.NATS.URL = tcfg, ns.URL
-	run("bridge", func(ctx context.Context) error { return bridge.Run(ctx, bcfg, bridge.Deps{NATS: s.NC, Temporal: s.Temporal}, s.Log) })
+	run("bridge", func(ctx context.Context) error {
+		return bridge.Run(ctx, bcfg, bridge.Deps{NATS: s.NC, Temporal: s.Temporal}, s.Log)
+	})
 
 	pcfg := load[projector.Config](t)
 	pcfg.NATS.URL, pcfg.Postgres.URL = ns.URL, s.DBURL
-	run("projector", func(ctx context.Context) error { return projector.Run(ctx, pcfg, s.Pool, s.Log) })
+	// The projector's subscriber drains its own connection when it stops.
+	pdeps := projector.Deps{NATS: s.NC, Subscriber: ns.Conn(), Pool: s.Pool}
+	run("projector", func(ctx context.Context) error { return projector.Run(ctx, pcfg, pdeps, s.Log) })
 
 	if !opts.NoAPI {
 		s.startAPI(t, opts.API)

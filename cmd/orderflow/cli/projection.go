@@ -5,7 +5,9 @@ import (
 
 	"github.com/orderflow/orderflow/migrations"
 	"github.com/orderflow/orderflow/services/projector/projector"
+	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/natsx"
 )
 
 func projectionCmd(e *env) *cobra.Command {
@@ -42,7 +44,18 @@ truth (services/projector/README.md, "Rebuilding the projection"):
 				return err
 			}
 			defer pool.Close()
-			if err := projector.Rebuild(ctx, pcfg, pool, e.log); err != nil {
+			// The same connections cmd/projector opens for a rebuild.
+			nc, err := natsx.Connect(pcfg.NATS, "projector-rebuild", e.log)
+			if err != nil {
+				return err
+			}
+			defer app.DrainNATS(nc, pcfg.Shutdown.Timeout, e.log)
+			sub, err := natsx.Connect(pcfg.NATS, "projector-consumer", e.log)
+			if err != nil {
+				return err
+			}
+			defer app.DrainNATS(sub, pcfg.Shutdown.Timeout, e.log)
+			if err := projector.Rebuild(ctx, pcfg, projector.Deps{NATS: nc, Subscriber: sub, Pool: pool}, e.log); err != nil {
 				return err
 			}
 			var orders, events int64

@@ -72,13 +72,29 @@ func testConfig(t testing.TB, e *env) projector.Config {
 	return cfg
 }
 
+// newDeps opens the connections one Run or Rebuild needs, as
+// cmd/projector does, and closes them when the test ends.
+func newDeps(t testing.TB, cfg projector.Config, pool *pgxpool.Pool) projector.Deps {
+	t.Helper()
+	conn := func() *nats.Conn {
+		nc, err := natsx.Connect(cfg.NATS, "projector-test", testLogger(t))
+		if err != nil {
+			t.Fatalf("connect nats: %v", err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	return projector.Deps{NATS: conn(), Subscriber: conn(), Pool: pool}
+}
+
 // startProjector runs projector.Run until the test ends and checks that it
 // shut down cleanly.
 func startProjector(t testing.TB, cfg projector.Config, pool *pgxpool.Pool) {
 	t.Helper()
+	deps := newDeps(t, cfg, pool)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- projector.Run(ctx, cfg, pool, testLogger(t)) }()
+	go func() { done <- projector.Run(ctx, cfg, deps, testLogger(t)) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

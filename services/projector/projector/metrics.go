@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/orderflow/orderflow/services/projector/internal/projection"
+	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/ops"
 )
@@ -76,7 +76,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 // observe records what one projected event says about its order.
-func (m *metrics) observe(ev projection.Event) {
+func (m *metrics) observe(ev app.Event) {
 	m.events.WithLabelValues(string(ev.Type)).Inc()
 	switch ev.Type {
 	case contracts.EventPaymentCharged:
@@ -111,11 +111,11 @@ func (m *metrics) observe(ev projection.Event) {
 
 // timedWriter measures every batch the projection writes.
 type timedWriter struct {
-	w projection.Writer
+	w app.Writer
 	m *metrics
 }
 
-func (t timedWriter) Write(ctx context.Context, events []projection.Event) error {
+func (t timedWriter) Write(ctx context.Context, events []app.Event) error {
 	start := time.Now()
 	err := t.w.Write(ctx, events)
 	result := "ok"
@@ -129,11 +129,11 @@ func (t timedWriter) Write(ctx context.Context, events []projection.Event) error
 
 // observedProjector counts an event's order outcome once it is stored.
 type observedProjector struct {
-	p projection.Projector
+	p app.Projector
 	m *metrics
 }
 
-func (o observedProjector) Project(ctx context.Context, ev projection.Event) error {
+func (o observedProjector) Project(ctx context.Context, ev app.Event) error {
 	if err := o.p.Project(ctx, ev); err != nil {
 		return err
 	}

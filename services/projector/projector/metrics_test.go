@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/orderflow/orderflow/services/projector/internal/projection"
+	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -18,15 +18,15 @@ func TestOrderOutcomeMetrics(t *testing.T) {
 	m := newMetrics(prometheus.NewRegistry())
 	accepted := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	done := accepted.Add(4 * time.Second)
-	ev := func(typ contracts.EventType, state contracts.OrderState, manual bool) projection.Event {
+	ev := func(typ contracts.EventType, state contracts.OrderState, manual bool) app.Event {
 		o := contracts.OrderStatus{State: state, AcceptedAt: accepted, ManualReview: manual,
 			Attempts: map[contracts.Step]int{contracts.StepChargePayment: 3}}
 		if state.Terminal() {
 			o.CompletedAt = &done
 		}
-		return projection.Event{Event: contracts.Event{Type: typ, Order: o}}
+		return app.Event{Event: contracts.Event{Type: typ, Order: o}}
 	}
-	for _, e := range []projection.Event{
+	for _, e := range []app.Event{
 		ev(contracts.EventPaymentCharged, contracts.StatePaid, false),
 		ev(contracts.EventShipped, contracts.StateShipped, false),
 		ev(contracts.EventSignalRejected, contracts.StateShipped, false), // a late cancel: not a second finish

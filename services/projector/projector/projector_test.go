@@ -175,14 +175,14 @@ func TestRebuildEqualsLiveProjection(t *testing.T) {
 	cfg := testConfig(t, live)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := projector.Rebuild(ctx, cfg, live.pool, testLogger(t)); err == nil || !strings.Contains(err.Error(), "empty") {
+	if err := projector.Rebuild(ctx, cfg, newDeps(t, cfg, live.pool), testLogger(t)); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Fatalf("rebuild into a non-empty database: err = %v, want refusal", err)
 	}
 
 	rebuiltURL := newEnv(t).dbURL // fresh database, migrations applied
 	rebuilt := newPool(t, rebuiltURL)
 	cfg.Postgres.URL = rebuiltURL
-	if err := projector.Rebuild(ctx, cfg, rebuilt, testLogger(t)); err != nil {
+	if err := projector.Rebuild(ctx, cfg, newDeps(t, cfg, rebuilt), testLogger(t)); err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}
 	assertSameTables(t, liveTables, dump(t, rebuilt), "rebuild vs live")

@@ -1,7 +1,8 @@
-// Package pgstore writes the projection into PostgreSQL: the orders table
-// (current state, moved only forward by seq) and the append-only events
-// table.
-package pgstore
+// Package adapters implements app.Writer on PostgreSQL (postgres.go): the
+// orders table (current state, moved only forward by seq) and the
+// append-only events table. The projector's NATS side is not here: it only
+// consumes, which makes it the entry point in internal/ports.
+package adapters
 
 import (
 	"cmp"
@@ -17,16 +18,16 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/orderflow/orderflow/services/projector/internal/projection"
+	"github.com/orderflow/orderflow/services/projector/internal/app"
 )
 
-// Store implements projection.Writer on a pgx pool.
+// Store implements app.Writer on a pgx pool.
 type Store struct{ pool *pgxpool.Pool }
 
-// New returns a Store on pool; the caller owns the pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+// NewStore returns a Store on pool; the caller owns the pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-var _ projection.Writer = (*Store)(nil)
+var _ app.Writer = (*Store)(nil)
 
 // upsertOrders writes one row per order from the newest snapshot in the
 // batch. The WHERE clause is the ordering guarantee: a snapshot older than
@@ -72,13 +73,13 @@ ON CONFLICT DO NOTHING`
 // Write projects events in one implicit transaction (a pgx batch runs its
 // statements atomically and in one round trip). The orders row is written
 // first because events has a foreign key to it.
-func (s *Store) Write(ctx context.Context, events []projection.Event) error {
+func (s *Store) Write(ctx context.Context, events []app.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
 	o, err := orderColumns(events)
 	if err != nil {
-		return projection.Permanent(err)
+		return app.Permanent(err)
 	}
 	e := eventColumns(events)
 	b := &pgx.Batch{}
@@ -118,7 +119,7 @@ func classify(err error) error {
 	case pgErr.Code == "23505":
 		return err
 	case len(pgErr.Code) == 5 && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23" || pgErr.Code[:2] == "54"):
-		return projection.Permanent(err)
+		return app.Permanent(err)
 	}
 	return err
 }
@@ -137,18 +138,18 @@ type orderCols struct {
 // orderColumns keeps the newest event of each order (one statement may not
 // update a row twice) in order_id order, so concurrent transactions lock
 // rows in the same order and cannot deadlock.
-func orderColumns(events []projection.Event) (orderCols, error) {
-	newest := make(map[string]projection.Event, len(events))
+func orderColumns(events []app.Event) (orderCols, error) {
+	newest := make(map[string]app.Event, len(events))
 	for _, ev := range events {
 		if cur, ok := newest[ev.OrderID]; !ok || ev.Seq > cur.Seq {
 			newest[ev.OrderID] = ev
 		}
 	}
-	latest := make([]projection.Event, 0, len(newest))
+	latest := make([]app.Event, 0, len(newest))
 	for _, ev := range newest {
 		latest = append(latest, ev)
 	}
-	slices.SortFunc(latest, func(a, b projection.Event) int { return cmp.Compare(a.OrderID, b.OrderID) })
+	slices.SortFunc(latest, func(a, b app.Event) int { return cmp.Compare(a.OrderID, b.OrderID) })
 
 	var c orderCols
 	for _, ev := range latest {
@@ -204,9 +205,9 @@ type eventCols struct {
 }
 
 // eventColumns lists events in event_id order (same reason as orders).
-func eventColumns(events []projection.Event) eventCols {
+func eventColumns(events []app.Event) eventCols {
 	sorted := slices.Clone(events)
-	slices.SortFunc(sorted, func(a, b projection.Event) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(sorted, func(a, b app.Event) int { return cmp.Compare(a.ID, b.ID) })
 	var c eventCols
 	for _, ev := range sorted {
 		data := string(ev.Data)

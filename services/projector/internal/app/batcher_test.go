@@ -1,4 +1,4 @@
-package projection_test
+package app_test
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/orderflow/orderflow/services/projector/internal/pgstore"
-	"github.com/orderflow/orderflow/services/projector/internal/projection"
+	"github.com/orderflow/orderflow/services/projector/internal/adapters"
+	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -21,19 +21,19 @@ import (
 // recorder wraps the real PostgreSQL store and records the size of every
 // write, so the test can see how the batcher grouped events.
 type recorder struct {
-	w     projection.Writer
+	w     app.Writer
 	mu    sync.Mutex
 	sizes []int
 }
 
-func (r *recorder) Write(ctx context.Context, events []projection.Event) error {
+func (r *recorder) Write(ctx context.Context, events []app.Event) error {
 	r.mu.Lock()
 	r.sizes = append(r.sizes, len(events))
 	r.mu.Unlock()
 	return r.w.Write(ctx, events)
 }
 
-func event(orderID string, seq int64, failure string) projection.Event {
+func event(orderID string, seq int64, failure string) app.Event {
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC).Add(time.Duration(seq) * time.Second)
 	snap := contracts.OrderStatus{
 		OrderID: orderID, WorkflowID: contracts.OrderWorkflowID(orderID), State: contracts.StateReceived,
@@ -42,7 +42,7 @@ func event(orderID string, seq int64, failure string) projection.Event {
 		FailureReason: failure, AcceptedAt: at, UpdatedAt: at,
 	}
 	raw, _ := json.Marshal(snap)
-	return projection.Event{Event: contracts.Event{
+	return app.Event{Event: contracts.Event{
 		ID: contracts.EventID(orderID, seq), SchemaVersion: contracts.EventSchemaVersion, Type: contracts.EventReceived,
 		OrderID: orderID, Seq: seq, Time: at, WorkflowID: snap.WorkflowID, Order: snap,
 	}, Snapshot: raw}
@@ -54,11 +54,11 @@ func newStore(t *testing.T) (*recorder, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	return &recorder{w: pgstore.New(pool)}, pool
+	return &recorder{w: adapters.NewStore(pool)}, pool
 }
 
-func runBatcher(t *testing.T, w projection.Writer, size int, wait time.Duration) *projection.Batcher {
-	b := projection.NewBatcher(w, size, wait, slog.New(slog.NewTextHandler(io.Discard, nil)))
+func runBatcher(t *testing.T, w app.Writer, size int, wait time.Duration) *app.Batcher {
+	b := app.NewBatcher(w, size, wait, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { b.Run(ctx); close(done) }()
@@ -66,7 +66,7 @@ func runBatcher(t *testing.T, w projection.Writer, size int, wait time.Duration)
 	return b
 }
 
-func projectAll(b *projection.Batcher, events []projection.Event) []error {
+func projectAll(b *app.Batcher, events []app.Event) []error {
 	errs := make([]error, len(events))
 	var wg sync.WaitGroup
 	for i, ev := range events {
@@ -79,7 +79,7 @@ func projectAll(b *projection.Batcher, events []projection.Event) []error {
 func TestBatcherGroupsConcurrentEventsIntoFewTransactions(t *testing.T) {
 	rec, pool := newStore(t)
 	b := runBatcher(t, rec, 8, time.Second)
-	var events []projection.Event
+	var events []app.Event
 	for i := range 24 {
 		events = append(events, event(fmt.Sprintf("grp-%02d", i), 1, ""))
 	}
@@ -108,14 +108,14 @@ func TestBatcherGroupsConcurrentEventsIntoFewTransactions(t *testing.T) {
 func TestBatcherIsolatesAnEventTheDatabaseRefuses(t *testing.T) {
 	rec, pool := newStore(t)
 	b := runBatcher(t, rec, 6, time.Second)
-	events := []projection.Event{
+	events := []app.Event{
 		event("iso-a", 1, ""), event("iso-b", 1, ""), event("iso-c", 1, "nul\x00byte"),
 		event("iso-d", 1, ""), event("iso-e", 1, ""), event("iso-f", 1, ""),
 	}
 	errs := projectAll(b, events)
 	for i, err := range errs {
 		if i == 2 {
-			if !projection.IsPermanent(err) {
+			if !app.IsPermanent(err) {
 				t.Errorf("refused event: err = %v, want permanent", err)
 			}
 		} else if err != nil {
@@ -134,7 +134,7 @@ func TestBatcherIsolatesAnEventTheDatabaseRefuses(t *testing.T) {
 
 func TestBatcherReturnsContextErrorWhenStopped(t *testing.T) {
 	rec, _ := newStore(t)
-	b := projection.NewBatcher(rec, 4, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b := app.NewBatcher(rec, 4, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { b.Run(ctx); close(done) }()
@@ -147,7 +147,7 @@ func TestBatcherReturnsContextErrorWhenStopped(t *testing.T) {
 	if err := <-errc; err == nil {
 		t.Fatal("event in an unflushed batch reported success after stop")
 	}
-	if err := b.Project(context.Background(), event("stop-b", 1, "")); err != projection.ErrStopped {
+	if err := b.Project(context.Background(), event("stop-b", 1, "")); err != app.ErrStopped {
 		t.Fatalf("Project after stop: %v, want ErrStopped", err)
 	}
 	if len(rec.sizes) != 0 {

@@ -1,12 +1,7 @@
-// Package messaging is the projector's port to NATS JetStream through
-// Watermill: it turns JetStream messages into Watermill messages, fans a
-// durable consumer out to several in-flight messages, decodes events for
-// the application and dead-letters what can never be projected.
-package messaging
+package ports
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -19,15 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
 
-	"github.com/orderflow/orderflow/services/projector/internal/projection"
-	"github.com/orderflow/orderflow/shared/contracts"
-	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
 )
 
@@ -39,8 +26,6 @@ const (
 	MetaStreamSeq    = "nats_stream_seq"
 	MetaNumDelivered = "nats_num_delivered"
 )
-
-var tracer = otel.Tracer("github.com/orderflow/orderflow/services/projector")
 
 // Unmarshaler converts a JetStream message into a Watermill message. It
 // never fails: watermill-nats dereferences the message even when the
@@ -159,76 +144,4 @@ func (b Backoff) WaitTime(delivered uint64) time.Duration {
 		d *= 2
 	}
 	return min(d, b.Max)
-}
-
-// GiveUpAfter turns a transient failure into a permanent one once a message
-// has been delivered maxDeliveries times (0 disables it), for operators who
-// prefer a dead letter to an endless retry of an unexpected error.
-func GiveUpAfter(maxDeliveries int) message.HandlerMiddleware {
-	return func(h message.HandlerFunc) message.HandlerFunc {
-		return func(msg *message.Message) ([]*message.Message, error) {
-			out, err := h(msg)
-			if err != nil && maxDeliveries > 0 && !projection.IsPermanent(err) && Deliveries(msg) >= maxDeliveries {
-				err = projection.Permanent(fmt.Errorf("gave up after %d deliveries: %w", Deliveries(msg), err))
-			}
-			return out, err
-		}
-	}
-}
-
-// Handler is the port: it decodes one event message and hands it to the
-// application. Decoding failures are permanent (the bytes never change).
-type Handler struct {
-	P   projection.Projector
-	Log *slog.Logger
-}
-
-// Handle implements message.NoPublishHandlerFunc.
-func (h Handler) Handle(msg *message.Message) error {
-	ev, err := Decode(msg.Metadata.Get(MetaSubject), msg.Payload)
-	if err != nil {
-		return projection.Permanent(err)
-	}
-	log := h.Log.With(logging.KeyOrderID, ev.OrderID, logging.KeyWorkflowID, ev.WorkflowID,
-		logging.KeyEventID, ev.ID, logging.KeyAttempt, Deliveries(msg))
-	// The event's headers (now metadata) carry the trace of the activity
-	// that published it; projecting it is a child span of that.
-	ctx := otel.GetTextMapPropagator().Extract(msg.Context(), propagation.MapCarrier(msg.Metadata))
-	ctx, span := tracer.Start(ctx, "project "+string(ev.Type), trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", msg.Metadata.Get(MetaSubject)),
-			attribute.String("order.id", ev.OrderID), attribute.String("event.id", ev.ID), attribute.Int("messaging.delivery", Deliveries(msg))))
-	defer span.End()
-	if err := h.P.Project(ctx, ev); err != nil {
-		span.SetStatus(codes.Error, err.Error())
-		// Debug only: a failed batch is logged once by the batcher, a
-		// nacked message by the router, a dead letter by its publisher.
-		log.DebugContext(ctx, "event not projected", "seq", ev.Seq, "type", ev.Type, logging.Err(err))
-		return fmt.Errorf("project %s: %w", ev.ID, err)
-	}
-	log.DebugContext(ctx, "event projected", "seq", ev.Seq, "type", ev.Type)
-	return nil
-}
-
-// Decode validates an event body and checks that it was published where
-// its order ID and type say, so per-order subscribers see every event of
-// their order.
-func Decode(subject string, body []byte) (projection.Event, error) {
-	ev, err := contracts.DecodeEvent(body)
-	if err != nil {
-		return projection.Event{}, err
-	}
-	orderID, typ, err := contracts.ParseEventSubject(subject)
-	if err != nil {
-		return projection.Event{}, err
-	}
-	if orderID != ev.OrderID || typ != ev.Type {
-		return projection.Event{}, fmt.Errorf("event %s (%s) arrived on subject %s", ev.ID, ev.Type, subject)
-	}
-	var raw struct {
-		Order json.RawMessage `json:"order"`
-	}
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return projection.Event{}, fmt.Errorf("event snapshot: %w", err)
-	}
-	return projection.Event{Event: ev, Snapshot: raw.Order}, nil
 }

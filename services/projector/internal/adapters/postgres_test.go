@@ -1,4 +1,4 @@
-package pgstore
+package adapters
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/orderflow/orderflow/services/projector/internal/projection"
+	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -35,14 +35,14 @@ func TestClassify(t *testing.T) {
 		{"wrapped", fmt.Errorf("write: %w", &pgconn.PgError{Code: "22021"}), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := projection.IsPermanent(classify(tc.err)); got != tc.permanent {
+			if got := app.IsPermanent(classify(tc.err)); got != tc.permanent {
 				t.Errorf("classify(%v) permanent = %v, want %v", tc.err, got, tc.permanent)
 			}
 		})
 	}
 }
 
-func ev(orderID string, seq int64, state contracts.OrderState) projection.Event {
+func ev(orderID string, seq int64, state contracts.OrderState) app.Event {
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	snap := contracts.OrderStatus{
 		OrderID: orderID, WorkflowID: contracts.OrderWorkflowID(orderID), State: state, Step: contracts.StepReceive,
@@ -51,7 +51,7 @@ func ev(orderID string, seq int64, state contracts.OrderState) projection.Event 
 		AcceptedAt: at, Owner: "client-" + orderID,
 	}
 	raw, _ := json.Marshal(snap)
-	return projection.Event{Event: contracts.Event{
+	return app.Event{Event: contracts.Event{
 		ID: contracts.EventID(orderID, seq), SchemaVersion: 1, Type: contracts.EventType(state), OrderID: orderID,
 		Seq: seq, Time: at.Add(time.Duration(seq) * time.Second), WorkflowID: snap.WorkflowID, Order: snap,
 	}, Snapshot: raw}
@@ -66,11 +66,11 @@ func TestWriteMovesOrdersOnlyForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	s := New(pool)
+	s := NewStore(pool)
 	if empty, err := s.IsEmpty(ctx); err != nil || !empty {
 		t.Fatalf("IsEmpty on a fresh database = %v, %v", empty, err)
 	}
-	steps := [][]projection.Event{
+	steps := [][]app.Event{
 		{ev("fw-1", 3, contracts.StatePaid)},
 		{ev("fw-1", 1, contracts.StateReceived), ev("fw-1", 2, contracts.StateValidated)}, // late and older
 		{ev("fw-1", 3, contracts.StatePaid), ev("fw-1", 3, contracts.StatePaid)},          // duplicate in one batch

@@ -1,4 +1,4 @@
-package messaging
+package ports
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/orderflow/orderflow/services/projector/internal/projection"
+	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -54,18 +54,6 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-func TestBackoffGrowsToItsCap(t *testing.T) {
-	b := Backoff{Base: 100 * time.Millisecond, Max: time.Second}
-	for delivered, want := range map[uint64]time.Duration{
-		0: 100 * time.Millisecond, 1: 100 * time.Millisecond, 2: 200 * time.Millisecond,
-		4: 800 * time.Millisecond, 5: time.Second, 1000: time.Second,
-	} {
-		if got := b.WaitTime(delivered); got != want {
-			t.Errorf("WaitTime(%d) = %s, want %s", delivered, got, want)
-		}
-	}
-}
-
 func TestGiveUpAfter(t *testing.T) {
 	transient := errors.New("connection refused")
 	for _, tc := range []struct {
@@ -78,15 +66,15 @@ func TestGiveUpAfter(t *testing.T) {
 		{"disabled", 0, "1000", transient, false},
 		{"below the limit", 5, "4", transient, false},
 		{"at the limit", 5, "5", transient, true},
-		{"already permanent", 5, "1", projection.Permanent(transient), true},
+		{"already permanent", 5, "1", app.Permanent(transient), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := message.NewMessage("id", nil)
 			msg.Metadata.Set(MetaNumDelivered, tc.delivered)
 			h := GiveUpAfter(tc.max)(func(*message.Message) ([]*message.Message, error) { return nil, tc.err })
 			_, err := h(msg)
-			if !errors.Is(err, transient) || projection.IsPermanent(err) != tc.wantPermanent {
-				t.Fatalf("err = %v, permanent = %v, want %v", err, projection.IsPermanent(err), tc.wantPermanent)
+			if !errors.Is(err, transient) || app.IsPermanent(err) != tc.wantPermanent {
+				t.Fatalf("err = %v, permanent = %v, want %v", err, app.IsPermanent(err), tc.wantPermanent)
 			}
 		})
 	}

@@ -1,7 +1,10 @@
-// Package projection is the projector's application layer: it turns decoded
-// order events into writes of the read model, one at a time or in batches,
-// and says which failures are worth retrying.
-package projection
+// Package app is what the projector decides: how a decoded order event
+// becomes a write of the read model, one at a time (Single, projection.go)
+// or grouped into one transaction (batcher.go), and which failures are
+// worth retrying (PermanentError). It owns the Writer interface the
+// PostgreSQL adapter implements and the Projector interface the event
+// consumer calls.
+package app
 
 import (
 	"context"
