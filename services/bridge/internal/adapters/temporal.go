@@ -18,6 +18,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/bridge/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 // Workflows implements app.Workflows with a Temporal client.
@@ -43,16 +44,7 @@ func NewWorkflows(c client.Client, taskQueue string, dc converter.DataConverter)
 // bridge, the judge of "this order exists": a second start, even long after
 // JetStream's deduplication window, gets ErrAlreadyStarted.
 func (w *Workflows) StartOrder(ctx context.Context, in contracts.OrderInput) (string, error) {
-	opts := client.StartWorkflowOptions{
-		ID:                                       contracts.OrderWorkflowID(in.OrderID),
-		TaskQueue:                                w.taskQueue,
-		Memo:                                     map[string]any{contracts.MemoPaymentID: in.PaymentID, contracts.MemoOwner: in.Owner},
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		WorkflowTaskTimeout:                      contracts.OrderWorkflowTaskTimeout,
-	}
-	run, err := w.c.ExecuteWorkflow(ctx, opts, contracts.WorkflowOrder, in)
+	run, err := w.c.ExecuteWorkflow(ctx, temporalx.OrderStartOptions(in, w.taskQueue), contracts.WorkflowOrder, in)
 	if err != nil {
 		return "", mapErr(err)
 	}
