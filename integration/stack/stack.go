@@ -25,9 +25,9 @@ import (
 
 	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/services/bridge/bridge"
-	orderworker "github.com/orderflow/orderflow/services/order-worker/worker"
+	orderworker "github.com/orderflow/orderflow/services/order-worker/order"
 	"github.com/orderflow/orderflow/services/projector/projector"
-	shippingworker "github.com/orderflow/orderflow/services/shipping-worker/worker"
+	shippingworker "github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/testenv"

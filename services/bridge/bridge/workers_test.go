@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/orderflow/orderflow/services/bridge/bridge"
-	orderworker "github.com/orderflow/orderflow/services/order-worker/worker"
-	shippingworker "github.com/orderflow/orderflow/services/shipping-worker/worker"
+	orderworker "github.com/orderflow/orderflow/services/order-worker/order"
+	shippingworker "github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/testenv"
 )

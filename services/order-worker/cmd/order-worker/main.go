@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/orderflow/orderflow/services/order-worker/worker"
+	"github.com/orderflow/orderflow/services/order-worker/order"
 	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
@@ -19,7 +19,7 @@ import (
 
 // mainConfig is the worker's configuration plus the ops listener's address.
 type mainConfig struct {
-	worker.Config
+	order.Config
 	// OpsAddr serves /metrics, /livez and /readyz; "off" disables it.
 	OpsAddr string `env:"OPS_ADDR" envDefault:":9183"`
 }
@@ -37,7 +37,7 @@ func run(ctx context.Context) error {
 	})
 }
 
-func serve(ctx context.Context, cfg worker.Config, log *slog.Logger, o *ops.Server, tel *ops.Telemetry) error {
+func serve(ctx context.Context, cfg order.Config, log *slog.Logger, o *ops.Server, tel *ops.Telemetry) error {
 	pool, err := pgxx.Open(ctx, cfg.Postgres)
 	if err != nil {
 		return err
@@ -59,7 +59,7 @@ func serve(ctx context.Context, cfg worker.Config, log *slog.Logger, o *ops.Serv
 	}
 	defer c.Close()
 	o.AddCheck("temporal", ops.TemporalCheck(c))
-	if err := worker.RunWorker(ctx, cfg, c, pool, js, log); err != nil {
+	if err := order.RunWorker(ctx, cfg, c, pool, js, log); err != nil {
 		return fmt.Errorf("order worker: %w", err)
 	}
 	return nil

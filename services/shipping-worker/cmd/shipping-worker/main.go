@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/orderflow/orderflow/services/shipping-worker/worker"
+	"github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/logging"
@@ -17,7 +17,7 @@ import (
 
 // mainConfig is the worker's configuration plus the ops listener's address.
 type mainConfig struct {
-	worker.Config
+	shipment.Config
 	// OpsAddr serves /metrics, /livez and /readyz; "off" disables it.
 	OpsAddr string `env:"OPS_ADDR" envDefault:":9184"`
 }
@@ -35,7 +35,7 @@ func run(ctx context.Context) error {
 	})
 }
 
-func serve(ctx context.Context, cfg worker.Config, log *slog.Logger, o *ops.Server, tel *ops.Telemetry) error {
+func serve(ctx context.Context, cfg shipment.Config, log *slog.Logger, o *ops.Server, tel *ops.Telemetry) error {
 	pool, err := pgxx.Open(ctx, cfg.Postgres)
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func serve(ctx context.Context, cfg worker.Config, log *slog.Logger, o *ops.Serv
 	}
 	defer c.Close()
 	o.AddCheck("temporal", ops.TemporalCheck(c))
-	if err := worker.RunWorker(ctx, cfg, c, pool, log); err != nil {
+	if err := shipment.RunWorker(ctx, cfg, c, pool, log); err != nil {
 		return fmt.Errorf("shipping worker: %w", err)
 	}
 	return nil

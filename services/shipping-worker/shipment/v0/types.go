@@ -4,7 +4,7 @@
 // replayed by the current worker. Never change its commands.
 package v0
 
-import "github.com/orderflow/orderflow/services/shipping-worker/worker/activityio"
+import "github.com/orderflow/orderflow/services/shipping-worker/shipment/activityio"
 
 // StepInput is the activities' argument.
 type StepInput = activityio.StepInput

@@ -1,4 +1,4 @@
-package worker
+package order
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	shipping "github.com/orderflow/orderflow/services/shipping-worker/worker"
+	shipping "github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
 )

@@ -49,4 +49,4 @@
 //   - Changed workflow code meets running orders through workflow.GetVersion;
 //     every released version has recorded histories in testdata/v<N> that
 //     the tests replay.
-package worker
+package order

@@ -9,7 +9,7 @@ package v0
 import (
 	"time"
 
-	"github.com/orderflow/orderflow/services/order-worker/worker/activityio"
+	"github.com/orderflow/orderflow/services/order-worker/order/activityio"
 )
 
 // Settings as v0 recorded them at start (same JSON shape).

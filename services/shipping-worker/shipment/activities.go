@@ -1,4 +1,4 @@
-package worker
+package shipment
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/orderflow/orderflow/services/shipping-worker/worker/activityio"
+	"github.com/orderflow/orderflow/services/shipping-worker/shipment/activityio"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/logging"

@@ -1,4 +1,4 @@
-package worker
+package order
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	tworker "go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	shipping "github.com/orderflow/orderflow/services/shipping-worker/worker"
+	shipping "github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/testenv"

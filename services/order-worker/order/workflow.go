@@ -1,4 +1,4 @@
-package worker
+package order
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	v0 "github.com/orderflow/orderflow/services/order-worker/worker/v0"
+	v0 "github.com/orderflow/orderflow/services/order-worker/order/v0"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/logging"
 	stepx "github.com/orderflow/orderflow/shared/step"

@@ -1,4 +1,4 @@
-package worker
+package order
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
-	shipping "github.com/orderflow/orderflow/services/shipping-worker/worker"
+	shipping "github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/logging"

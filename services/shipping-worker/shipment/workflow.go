@@ -1,4 +1,4 @@
-package worker
+package shipment
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
 
-	v0 "github.com/orderflow/orderflow/services/shipping-worker/worker/v0"
+	v0 "github.com/orderflow/orderflow/services/shipping-worker/shipment/v0"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/logging"
 	stepx "github.com/orderflow/orderflow/shared/step"

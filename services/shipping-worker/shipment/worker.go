@@ -1,7 +1,7 @@
 // Package worker runs ShippingWorkflow and its steps, as Temporal
 // activities, on the shipping task queue. The simulated carrier keeps its
 // parcels in PostgreSQL, one per idempotency key, so no order ever gets two.
-package worker
+package shipment
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package worker
+package order
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	tworker "go.temporal.io/sdk/worker"
 
-	shipping "github.com/orderflow/orderflow/services/shipping-worker/worker"
+	shipping "github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"

@@ -1,4 +1,4 @@
-package worker
+package order
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/orderflow/orderflow/services/order-worker/worker/activityio"
+	"github.com/orderflow/orderflow/services/order-worker/order/activityio"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/logging"

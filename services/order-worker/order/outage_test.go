@@ -1,4 +1,4 @@
-package worker
+package order
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	tworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	v0 "github.com/orderflow/orderflow/services/order-worker/worker/v0"
+	v0 "github.com/orderflow/orderflow/services/order-worker/order/v0"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/testenv"
