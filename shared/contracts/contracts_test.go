@@ -165,3 +165,13 @@ func TestOrderStateTerminal(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendRecentErrorsKeepsTheNewest(t *testing.T) {
+	var errs []StepError
+	for i := 1; i <= MaxRecentErrors+3; i++ {
+		errs = AppendRecentErrors(errs, StepError{Attempt: i})
+	}
+	if len(errs) != MaxRecentErrors || errs[0].Attempt != 4 || errs[len(errs)-1].Attempt != MaxRecentErrors+3 {
+		t.Fatalf("kept %d errors, attempts %d..%d", len(errs), errs[0].Attempt, errs[len(errs)-1].Attempt)
+	}
+}

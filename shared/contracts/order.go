@@ -180,6 +180,16 @@ type OrderStatus struct {
 // MaxRecentErrors bounds OrderStatus.RecentErrors.
 const MaxRecentErrors = 10
 
+// AppendRecentErrors appends e to errs and keeps the newest MaxRecentErrors.
+// It is a pure function, so workflow code may call it.
+func AppendRecentErrors(errs []StepError, e ...StepError) []StepError {
+	errs = append(errs, e...)
+	if n := len(errs); n > MaxRecentErrors {
+		errs = errs[n-MaxRecentErrors:]
+	}
+	return errs
+}
+
 // ValidateItems is the single place items are checked, by the API and by the
 // workflow's validate step. An empty list is invalid (the lifecycle's
 // permanent validation failure).
