@@ -157,7 +157,7 @@ func (o *order) applyReport(rep contracts.ShippingReport) {
 		if !o.errSeen[k] {
 			o.errSeen[k] = true
 			e.Attempt += o.shipBase[e.Step]
-			o.st.RecentErrors = appendBounded(o.st.RecentErrors, e)
+			o.st.RecentErrors = contracts.AppendRecentErrors(o.st.RecentErrors, e)
 		}
 	}
 	for _, d := range rep.Decisions {

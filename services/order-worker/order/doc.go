@@ -1,11 +1,14 @@
-// Package worker runs OrderWorkflow and its activities on the orders task
-// queue.
+// Package order owns OrderWorkflow, the order's lifecycle from receipt to a
+// terminal state, and its activities, served on the orders task queue.
 //
-// Files: workflow.go is the business process, step by step; signals.go
-// applies client signals; shipping.go is the parent's side of the shipping
-// child; outbox.go queues and publishes events; visibility.go keeps search
-// attributes and the UI's current details; activities.go are the steps; v0/
-// is the previous release, kept for orders it started.
+// Files: worker.go is the configuration (Config, Settings) and RunWorker;
+// workflow.go is the business process, step by step; activities.go are the
+// steps and event publishing, with their dependencies (Activities);
+// outbox.go queues and publishes events; child.go is the parent's side of
+// the shipping child (its progress, forwarded signals); signals.go applies
+// client signals; visibility.go keeps search attributes and the UI's
+// current details. activityio/ holds activity arguments shared with v0/,
+// the previous release, kept for orders it started.
 //
 // Design choices and why:
 //

@@ -297,17 +297,8 @@ func (o *order) afterStepError(err error) error {
 }
 
 func (o *order) recordError(step contracts.Step, attempt int, msg string) {
-	o.st.RecentErrors = appendBounded(o.st.RecentErrors,
+	o.st.RecentErrors = contracts.AppendRecentErrors(o.st.RecentErrors,
 		contracts.StepError{Step: step, Attempt: attempt, Error: msg, At: workflow.Now(o.ctx)})
-}
-
-// appendBounded appends e, keeping the newest MaxRecentErrors.
-func appendBounded(errs []contracts.StepError, e ...contracts.StepError) []contracts.StepError {
-	errs = append(errs, e...)
-	if n := len(errs); n > contracts.MaxRecentErrors {
-		errs = errs[n-contracts.MaxRecentErrors:]
-	}
-	return errs
 }
 
 // waitFor sets what the order is waiting for ("" when it moves again).
@@ -394,12 +385,4 @@ func (o *order) transition(state contracts.OrderState, t contracts.EventType, da
 func (o *order) setStep(s contracts.Step) {
 	o.st.Step = s
 	o.visible()
-}
-
-// v0 converts the settings for orders still on v0.
-func (s Settings) v0() v0.Settings {
-	return v0.Settings{
-		AutoApproveAfter: s.AutoApproveAfter, ManualReviewDeadline: s.ManualReviewDeadline, StepTimeout: s.StepTimeout,
-		MaxDispatchAttempts: s.MaxDispatchAttempts, MaxShippingAttempts: s.MaxShippingAttempts, ShippingTaskQueue: s.ShippingTaskQueue,
-	}
 }
