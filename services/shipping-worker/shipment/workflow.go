@@ -208,10 +208,8 @@ func (s *shipping) run(name contracts.Step, maxAttempts int, activity any, cance
 }
 
 func (s *shipping) recordError(name contracts.Step, msg string) {
-	s.rep.Errors = append(s.rep.Errors, contracts.StepError{Step: name, Attempt: s.rep.Attempts[name], Error: msg, At: workflow.Now(s.ctx)})
-	if n := len(s.rep.Errors); n > contracts.MaxRecentErrors {
-		s.rep.Errors = s.rep.Errors[n-contracts.MaxRecentErrors:]
-	}
+	s.rep.Errors = contracts.AppendRecentErrors(s.rep.Errors,
+		contracts.StepError{Step: name, Attempt: s.rep.Attempts[name], Error: msg, At: workflow.Now(s.ctx)})
 }
 
 // receiveSignals runs for the child's lifetime, applying forwarded signals.
