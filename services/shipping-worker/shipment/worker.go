@@ -1,6 +1,3 @@
-// Package worker runs ShippingWorkflow and its steps, as Temporal
-// activities, on the shipping task queue. The simulated carrier keeps its
-// parcels in PostgreSQL, one per idempotency key, so no order ever gets two.
 package shipment
 
 import (
@@ -13,9 +10,33 @@ import (
 	tworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
 )
+
+// Config is everything the shipping worker reads from the environment.
+// Timing settings (step timeout, dispatch attempts) are not here: the parent
+// passes them in ShippingInput, so both workflows use the values recorded at
+// order start.
+type Config struct {
+	config.Log
+	config.Postgres // the simulated carrier's parcels table
+	config.Temporal
+	config.Shutdown
+	Faults faults.Config
+}
+
+// Validate checks what the environment cannot express with defaults.
+func (c Config) Validate() error {
+	if err := c.Faults.Validate(); err != nil {
+		return fmt.Errorf("faults: %w", err)
+	}
+	if c.ShippingTaskQueue == "" {
+		return fmt.Errorf("SHIPPING_TASK_QUEUE is empty")
+	}
+	return nil
+}
 
 // Register adds ShippingWorkflow and the activities to r (a worker or a
 // test environment).
@@ -29,7 +50,9 @@ func RegisterWorkflow(r tworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(ShippingWorkflow, workflow.RegisterOptions{Name: contracts.WorkflowShipping})
 }
 
-// RunWorker serves the shipping task queue until ctx is done.
+// RunWorker serves the shipping task queue until ctx is done. The caller
+// opened c and pool and closes them once RunWorker has returned, so
+// activities in flight finish on live connections.
 func RunWorker(ctx context.Context, cfg Config, c client.Client, pool *pgxpool.Pool, log *slog.Logger) error {
 	inj := faults.New(cfg.Faults)
 	log.Info("shipping worker starting", "task_queue", cfg.ShippingTaskQueue,

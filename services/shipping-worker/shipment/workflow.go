@@ -49,11 +49,6 @@ type shipping struct {
 	reports []workflow.Future
 }
 
-type forwarded struct {
-	signal  string
-	payload contracts.SignalPayload
-}
-
 // ShippingWorkflow prepares the package, dispatches the carrier and marks
 // the order shipped, for one shipping attempt of its parent OrderWorkflow.
 // It decides forwarded cancel and update-address signals itself, because
@@ -210,101 +205,6 @@ func (s *shipping) run(name contracts.Step, maxAttempts int, activity any, cance
 func (s *shipping) recordError(name contracts.Step, msg string) {
 	s.rep.Errors = contracts.AppendRecentErrors(s.rep.Errors,
 		contracts.StepError{Step: name, Attempt: s.rep.Attempts[name], Error: msg, At: workflow.Now(s.ctx)})
-}
-
-// receiveSignals runs for the child's lifetime, applying forwarded signals.
-func (s *shipping) receiveSignals(ctx workflow.Context) {
-	cancelCh := workflow.GetSignalChannel(ctx, contracts.SignalCancel)
-	addrCh := workflow.GetSignalChannel(ctx, contracts.SignalUpdateAddress)
-	receive := func(name string) func(workflow.ReceiveChannel, bool) {
-		return func(c workflow.ReceiveChannel, _ bool) {
-			var p contracts.SignalPayload
-			c.Receive(ctx, &p)
-			s.onSignal(name, p)
-		}
-	}
-	for {
-		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(cancelCh, receive(contracts.SignalCancel))
-		sel.AddReceive(addrCh, receive(contracts.SignalUpdateAddress))
-		sel.Select(ctx)
-	}
-}
-
-func (s *shipping) onSignal(name string, p contracts.SignalPayload) {
-	if p.CommandID != "" {
-		if s.seen[p.CommandID] {
-			s.log.Info("duplicate signal ignored", "signal", name, logging.KeyCommandID, p.CommandID)
-			return
-		}
-		s.seen[p.CommandID] = true
-	}
-	switch {
-	case s.dispatched:
-		s.decide(name, p, false, "carrier already dispatched")
-	case s.dispatching:
-		// The attempt in flight may dispatch: decide once it has settled.
-		s.pending = append(s.pending, forwarded{signal: name, payload: p})
-		return
-	default:
-		s.apply(name, p)
-	}
-	s.report()
-}
-
-// apply accepts a signal that arrived before dispatch.
-func (s *shipping) apply(name string, p contracts.SignalPayload) {
-	switch name {
-	case contracts.SignalCancel:
-		s.cancelled = true
-		s.decide(name, p, true, p.Reason)
-	case contracts.SignalUpdateAddress:
-		if p.Address == nil {
-			s.decide(name, p, false, "no address given")
-			return
-		}
-		s.rep.Address = *p.Address
-		s.decide(name, p, true, "")
-	}
-}
-
-func (s *shipping) decide(name string, p contracts.SignalPayload, accepted bool, reason string) {
-	s.log.Info("signal decided", "signal", name, logging.KeyCommandID, p.CommandID, "accepted", accepted, "reason", reason)
-	s.rep.Decisions = append(s.rep.Decisions, contracts.SignalDecision{
-		CommandID: p.CommandID, Signal: name, Accepted: accepted, Reason: reason, Address: p.Address, At: workflow.Now(s.ctx),
-	})
-}
-
-// settlePending decides the signals that waited for the dispatch step:
-// refused once the carrier has the package, applied otherwise.
-func (s *shipping) settlePending() {
-	for _, f := range s.pending {
-		if s.dispatched {
-			s.decide(f.signal, f.payload, false, "carrier already dispatched")
-		} else {
-			s.apply(f.signal, f.payload)
-		}
-	}
-	s.pending = nil
-}
-
-// report queues the cumulative progress for the parent. A command leaves
-// the worker only when the workflow task completes, so the main flow calls
-// flush after a transition the parent must see before the child goes on.
-func (s *shipping) report() {
-	s.rep.Seq++
-	s.reports = append(s.reports, workflow.SignalExternalWorkflow(s.ctx, s.in.ParentWorkflowID, "", contracts.SignalShippingProgress, s.rep))
-}
-
-// flush waits until every queued report has reached the parent (one server
-// round trip), so none is late and none is lost when the child ends.
-func (s *shipping) flush(ctx workflow.Context) {
-	for _, f := range s.reports {
-		if err := f.Get(ctx, nil); err != nil {
-			s.log.Warn("progress report to parent not delivered", logging.Err(err))
-		}
-	}
-	s.reports = nil
 }
 
 func (s *shipping) finish(ctx workflow.Context, outcome, reason string) (contracts.ShippingReport, error) {
