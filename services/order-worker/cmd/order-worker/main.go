@@ -1,10 +1,16 @@
-// Command order-worker runs OrderWorkflow on the orders task queue.
+// Command order-worker runs OrderWorkflow on the orders task queue. It is
+// the only place that reads the configuration and opens the connections
+// (PostgreSQL, NATS, Temporal); order.RunWorker uses them, and they close
+// in reverse order once it has returned.
 package main
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/orderflow/orderflow/services/order-worker/order"
 	"github.com/orderflow/orderflow/shared/app"
@@ -37,6 +43,8 @@ func run(ctx context.Context) error {
 	})
 }
 
+// serve opens the connections, runs the worker until ctx is done, and
+// closes them (deferred, so in reverse order) after the worker has stopped.
 func serve(ctx context.Context, cfg order.Config, log *slog.Logger, o *ops.Server, tel *ops.Telemetry) error {
 	pool, err := pgxx.Open(ctx, cfg.Postgres)
 	if err != nil {
@@ -49,8 +57,7 @@ func serve(ctx context.Context, cfg order.Config, log *slog.Logger, o *ops.Serve
 	if err != nil {
 		return err
 	}
-	// Drain after the worker has stopped, so in-flight publishes finish.
-	defer func() { _ = nc.Drain() }()
+	defer drain(nc, cfg.Shutdown.Timeout, log)
 	o.AddCheck("nats", ops.NATSCheck(nc))
 
 	c, err := temporalx.Dial(ctx, cfg.Temporal, log, temporalx.WithMetrics(tel.TemporalMetrics()))
@@ -59,8 +66,26 @@ func serve(ctx context.Context, cfg order.Config, log *slog.Logger, o *ops.Serve
 	}
 	defer c.Close()
 	o.AddCheck("temporal", ops.TemporalCheck(c))
+
 	if err := order.RunWorker(ctx, cfg, c, pool, js, log); err != nil {
 		return fmt.Errorf("order worker: %w", err)
 	}
 	return nil
+}
+
+// drain flushes what the connection still holds and waits, within timeout,
+// until it has closed: the process must not exit with publishes in flight.
+func drain(nc *nats.Conn, timeout time.Duration, log *slog.Logger) {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return
+	}
+	select {
+	case <-closed:
+	case <-time.After(timeout):
+		log.Warn("nats drain timed out")
+		nc.Close()
+	}
 }

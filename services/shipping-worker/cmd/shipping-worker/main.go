@@ -1,4 +1,8 @@
 // Command shipping-worker runs ShippingWorkflow on the shipping task queue.
+// It is the only place that reads the configuration and opens the
+// connections (PostgreSQL for the simulated carrier, Temporal);
+// shipment.RunWorker uses them, and they close in reverse order once it has
+// returned. The shipping worker sends no NATS traffic.
 package main
 
 import (
@@ -35,6 +39,8 @@ func run(ctx context.Context) error {
 	})
 }
 
+// serve opens the connections, runs the worker until ctx is done, and
+// closes them (deferred, so in reverse order) after the worker has stopped.
 func serve(ctx context.Context, cfg shipment.Config, log *slog.Logger, o *ops.Server, tel *ops.Telemetry) error {
 	pool, err := pgxx.Open(ctx, cfg.Postgres)
 	if err != nil {
@@ -42,12 +48,14 @@ func serve(ctx context.Context, cfg shipment.Config, log *slog.Logger, o *ops.Se
 	}
 	defer pool.Close()
 	o.AddCheck("postgres", ops.PostgresCheck(pool))
+
 	c, err := temporalx.Dial(ctx, cfg.Temporal, log, temporalx.WithMetrics(tel.TemporalMetrics()))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	o.AddCheck("temporal", ops.TemporalCheck(c))
+
 	if err := shipment.RunWorker(ctx, cfg, c, pool, log); err != nil {
 		return fmt.Errorf("shipping worker: %w", err)
 	}
