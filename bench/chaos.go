@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/netx"
 )
 
@@ -320,7 +321,7 @@ func checkOrders(ctx context.Context, d *driver) (*chaosResult, error) {
 		var status string
 		err := d.pool.QueryRow(ctx, `SELECT status FROM payments WHERE order_id = $1`, s.OrderID).Scan(&status)
 		charged := err == nil && status == "charged"
-		money.check(charged == (st.State == contracts.StateShipped), "order %s ended %s with payment %q", s.OrderID, st.State, status)
+		money.check(charged == (st.State == domain.StateShipped), "order %s ended %s with payment %q", s.OrderID, st.State, status)
 
 		var n int
 		var tracking string
@@ -331,7 +332,7 @@ func checkOrders(ctx context.Context, d *driver) (*chaosResult, error) {
 		if st.Shipping != nil {
 			statusTracking = st.Shipping.TrackingNumber
 		}
-		ok = n <= 1 && (st.State != contracts.StateShipped || (n == 1 && statusTracking == tracking))
+		ok = n <= 1 && (st.State != domain.StateShipped || (n == 1 && statusTracking == tracking))
 		parcels.check(ok, "order %s (%s): %d parcels (%q), status tracking %q", s.OrderID, st.State, n, tracking, statusTracking)
 	}
 

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
@@ -270,8 +271,8 @@ func (d *driver) start(ctx context.Context, s *sample) {
 		switch s.Arm {
 		case ArmDirect:
 			in := contracts.OrderInput{
-				OrderID: s.OrderID, PaymentID: paymentID, Items: contracts.DefaultItems(),
-				Address: contracts.DefaultAddress(), CommandID: "bench-" + s.OrderID, AcceptedAt: s.start,
+				OrderID: s.OrderID, PaymentID: paymentID, Items: domain.DefaultItems(),
+				Address: domain.DefaultAddress(), CommandID: "bench-" + s.OrderID, AcceptedAt: s.start,
 			}
 			_, err := d.tc.ExecuteWorkflow(ctx, temporalx.OrderStartOptions(in, contracts.TaskQueueOrders), contracts.WorkflowOrder, in)
 			var already *serviceerror.WorkflowExecutionAlreadyStarted

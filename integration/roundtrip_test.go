@@ -9,6 +9,7 @@ import (
 
 	"github.com/orderflow/orderflow/client"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // fill sets every field of v, recursively, to a distinct non-zero value, so
@@ -114,9 +115,9 @@ func TestClientTypesMatchContracts(t *testing.T) {
 			t.Errorf("%s differ: contracts %q, client %q", name, p[0], p[1])
 		}
 	}
-	for _, s := range []contracts.OrderState{contracts.StateReceived, contracts.StateValidated, contracts.StateAwaitingApproval,
-		contracts.StateApproved, contracts.StatePaid, contracts.StateShipping, contracts.StateDispatched,
-		contracts.StateShipped, contracts.StateCancelled, contracts.StateFailed} {
+	for _, s := range []domain.OrderState{domain.StateReceived, domain.StateValidated, domain.StateAwaitingApproval,
+		domain.StateApproved, domain.StatePaid, domain.StateShipping, domain.StateDispatched,
+		domain.StateShipped, domain.StateCancelled, domain.StateFailed} {
 		if client.OrderState(s).Terminal() != s.Terminal() {
 			t.Errorf("state %s: terminal differs", s)
 		}

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/netx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -160,7 +161,7 @@ func runEndToEnd(t *testing.T, secured bool) {
 		err := conn.QueryRow(ctx, "SELECT state, terminal FROM orders WHERE order_id = $1", orderID).Scan(&state, &terminal)
 		return err == nil && terminal
 	})
-	if state != string(contracts.StateShipped) {
+	if state != string(domain.StateShipped) {
 		t.Errorf("order ended %s, want shipped", state)
 	}
 	var events, firstSeq, lastSeq int
@@ -186,7 +187,7 @@ func runEndToEnd(t *testing.T, secured bool) {
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&status)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || status.Status.State != contracts.StateShipped {
+	if resp.StatusCode != http.StatusOK || status.Status.State != domain.StateShipped {
 		t.Errorf("status: %d %+v, want 200 shipped", resp.StatusCode, status)
 	}
 

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/netx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -128,7 +129,7 @@ func TestContainers(t *testing.T) {
 	if code := s.post(t, "/orders/"+first+"/start", `{"payment_id": "pay-`+first+`"}`); code != http.StatusAccepted {
 		t.Fatalf("start: status %d, want 202", code)
 	}
-	if state := waitTerminal(ctx, t, db, first, 60*time.Second); state != contracts.StateShipped {
+	if state := waitTerminal(ctx, t, db, first, 60*time.Second); state != domain.StateShipped {
 		t.Fatalf("first order ended %s, want shipped", state)
 	}
 
@@ -183,20 +184,20 @@ func TestContainers(t *testing.T) {
 	t.Log("order-worker restarted")
 	wg.Wait()
 
-	counts := map[contracts.OrderState]int{}
+	counts := map[domain.OrderState]int{}
 	for _, id := range orders {
 		state := waitTerminal(ctx, t, db, id, 90*time.Second)
 		counts[state]++
 		checkOrder(ctx, t, db, tc, id, state)
 	}
 	t.Logf("%d orders: %v", len(orders), counts)
-	if counts[contracts.StateShipped] == 0 {
+	if counts[domain.StateShipped] == 0 {
 		t.Errorf("no order shipped: %v", counts)
 	}
 }
 
 // waitTerminal polls the projection until the order is terminal.
-func waitTerminal(ctx context.Context, t *testing.T, db *pgx.Conn, orderID string, timeout time.Duration) contracts.OrderState {
+func waitTerminal(ctx context.Context, t *testing.T, db *pgx.Conn, orderID string, timeout time.Duration) domain.OrderState {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var state string
@@ -204,7 +205,7 @@ func waitTerminal(ctx context.Context, t *testing.T, db *pgx.Conn, orderID strin
 	for time.Now().Before(deadline) {
 		err := db.QueryRow(ctx, "SELECT state, terminal FROM orders WHERE order_id = $1", orderID).Scan(&state, &terminal)
 		if err == nil && terminal {
-			return contracts.OrderState(state)
+			return domain.OrderState(state)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -216,7 +217,7 @@ func waitTerminal(ctx context.Context, t *testing.T, db *pgx.Conn, orderID strin
 // with the workflow, no charge stands on an order that did not ship, at
 // most one dispatch (event and parcel), and the event log is gap-free from
 // seq 1.
-func checkOrder(ctx context.Context, t *testing.T, db *pgx.Conn, tc client.Client, orderID string, state contracts.OrderState) {
+func checkOrder(ctx context.Context, t *testing.T, db *pgx.Conn, tc client.Client, orderID string, state domain.OrderState) {
 	t.Helper()
 	v, err := tc.QueryWorkflow(ctx, contracts.OrderWorkflowID(orderID), "", contracts.QueryStatus)
 	if err != nil {
@@ -237,9 +238,9 @@ func checkOrder(ctx context.Context, t *testing.T, db *pgx.Conn, tc client.Clien
 		t.Fatal(err)
 	}
 	switch {
-	case state == contracts.StateShipped && charged != 1:
+	case state == domain.StateShipped && charged != 1:
 		t.Errorf("%s: shipped with %d standing charges, want 1", orderID, charged)
-	case state != contracts.StateShipped && charged != 0:
+	case state != domain.StateShipped && charged != 0:
 		t.Errorf("%s: %s with %d standing charges, want 0", orderID, state, charged)
 	}
 
@@ -252,7 +253,7 @@ func checkOrder(ctx context.Context, t *testing.T, db *pgx.Conn, tc client.Clien
 	if n == 0 || minSeq != 1 || maxSeq != n {
 		t.Errorf("%s: events not gap-free: %d events, seq %d..%d", orderID, n, minSeq, maxSeq)
 	}
-	if dispatched > 1 || (state == contracts.StateCancelled && dispatched != 0) {
+	if dispatched > 1 || (state == domain.StateCancelled && dispatched != 0) {
 		t.Errorf("%s: %s with %d dispatched events", orderID, state, dispatched)
 	}
 	// The carrier's own record: one parcel per shipped order, none otherwise.
@@ -260,7 +261,7 @@ func checkOrder(ctx context.Context, t *testing.T, db *pgx.Conn, tc client.Clien
 	if err := db.QueryRow(ctx, "SELECT count(*) FROM parcels WHERE order_id = $1", orderID).Scan(&parcels); err != nil {
 		t.Fatal(err)
 	}
-	if (state == contracts.StateShipped && parcels != 1) || (state == contracts.StateCancelled && parcels != 0) || parcels > 1 {
+	if (state == domain.StateShipped && parcels != 1) || (state == domain.StateCancelled && parcels != 0) || parcels > 1 {
 		t.Errorf("%s: %s with %d parcels at the carrier", orderID, state, parcels)
 	}
 	if t.Failed() {

@@ -3,6 +3,7 @@ package contracts
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/orderflow/orderflow/shared/domain"
 	"time"
 )
 
@@ -42,10 +43,10 @@ type Command struct {
 	Owner string `json:"owner,omitempty"`
 
 	// start
-	PaymentID    string   `json:"payment_id,omitempty"`
-	Items        []Item   `json:"items,omitempty"`
-	Address      *Address `json:"address,omitempty"`
-	ManualReview bool     `json:"manual_review,omitempty"`
+	PaymentID    string          `json:"payment_id,omitempty"`
+	Items        []domain.Item   `json:"items,omitempty"`
+	Address      *domain.Address `json:"address,omitempty"`
+	ManualReview bool            `json:"manual_review,omitempty"`
 
 	// update-address uses Address; cancel may carry a reason.
 	Reason string `json:"reason,omitempty"`
@@ -100,13 +101,13 @@ func (c Command) Validate() error {
 	switch c.Kind {
 	case CommandStart:
 		if c.PaymentID == "" {
-			return &FieldError{Field: "payment_id", Reason: "is required"}
+			return &domain.FieldError{Field: "payment_id", Reason: "is required"}
 		}
 		if len(c.PaymentID) > 128 {
-			return &FieldError{Field: "payment_id", Reason: "is longer than 128 characters"}
+			return &domain.FieldError{Field: "payment_id", Reason: "is longer than 128 characters"}
 		}
 		if c.Items != nil {
-			if err := ValidateItems(c.Items); err != nil {
+			if err := domain.ValidateItems(c.Items); err != nil {
 				return err
 			}
 		}
@@ -117,18 +118,18 @@ func (c Command) Validate() error {
 		}
 	case CommandUpdateAddress:
 		if c.Address == nil {
-			return &FieldError{Field: "address", Reason: "is required"}
+			return &domain.FieldError{Field: "address", Reason: "is required"}
 		}
 		return c.Address.Validate()
 	case CommandCancel, CommandApprove:
 	default:
-		return &FieldError{Field: "kind", Reason: fmt.Sprintf("unknown command kind %q", c.Kind)}
+		return &domain.FieldError{Field: "kind", Reason: fmt.Sprintf("unknown command kind %q", c.Kind)}
 	}
 	if len(c.Owner) > MaxOwnerLen {
-		return &FieldError{Field: "owner", Reason: fmt.Sprintf("is longer than %d characters", MaxOwnerLen)}
+		return &domain.FieldError{Field: "owner", Reason: fmt.Sprintf("is longer than %d characters", MaxOwnerLen)}
 	}
 	if len(c.Reason) > 500 {
-		return &FieldError{Field: "reason", Reason: "is longer than 500 characters"}
+		return &domain.FieldError{Field: "reason", Reason: "is longer than 500 characters"}
 	}
 	return nil
 }
@@ -160,9 +161,9 @@ type CommandResult struct {
 // SignalPayload is the argument of the cancel, update-address and approve
 // signals. CommandID lets the workflow ignore a redelivered signal.
 type SignalPayload struct {
-	CommandID string   `json:"command_id"`
-	Address   *Address `json:"address,omitempty"`
-	Reason    string   `json:"reason,omitempty"`
+	CommandID string          `json:"command_id"`
+	Address   *domain.Address `json:"address,omitempty"`
+	Reason    string          `json:"reason,omitempty"`
 }
 
 // DispatchFailedPayload is the argument of the child's dispatch-failed signal.

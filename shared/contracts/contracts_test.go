@@ -3,6 +3,7 @@ package contracts
 import (
 	"encoding/json"
 	"errors"
+	"github.com/orderflow/orderflow/shared/domain"
 	"strings"
 	"testing"
 	"time"
@@ -31,9 +32,9 @@ func TestValidateOrderID(t *testing.T) {
 			}
 			continue
 		}
-		var fe *FieldError
+		var fe *domain.FieldError
 		if !errors.As(err, &fe) || fe.Field != "order_id" {
-			t.Errorf("ValidateOrderID(%q) = %v, want a FieldError on order_id", tt.id, err)
+			t.Errorf("ValidateOrderID(%q) = %v, want a domain.FieldError on order_id", tt.id, err)
 			continue
 		}
 		if !strings.HasPrefix(err.Error(), tt.wantErr) {
@@ -101,7 +102,7 @@ func TestDecodeEvent(t *testing.T) {
 	valid := Event{
 		ID: EventID("o-1", 3), SchemaVersion: EventSchemaVersion, Type: EventPaymentCharged,
 		OrderID: "o-1", Seq: 3, Time: time.Unix(1, 0).UTC(), WorkflowID: OrderWorkflowID("o-1"),
-		Order: OrderStatus{OrderID: "o-1", State: StatePaid},
+		Order: OrderStatus{OrderID: "o-1", State: domain.StatePaid},
 	}
 	mutate := func(f func(e *Event)) []byte {
 		e := valid
@@ -153,16 +154,6 @@ func TestSubjectsRoundTrip(t *testing.T) {
 	}
 	if got := StatusSubject("o-1"); got != "orders.status.o-1" {
 		t.Errorf("StatusSubject = %s", got)
-	}
-}
-
-func TestOrderStateTerminal(t *testing.T) {
-	terminal := map[OrderState]bool{StateShipped: true, StateCancelled: true, StateFailed: true}
-	for _, s := range []OrderState{StateReceived, StateValidated, StateAwaitingApproval, StateApproved, StatePaid,
-		StateShipping, StateDispatched, StateShipped, StateCancelled, StateFailed} {
-		if s.Terminal() != terminal[s] {
-			t.Errorf("%s.Terminal() = %v", s, s.Terminal())
-		}
 	}
 }
 

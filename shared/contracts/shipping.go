@@ -1,5 +1,7 @@
 package contracts
 
+import "github.com/orderflow/orderflow/shared/domain"
+
 import "time"
 
 // SignalShippingProgress is sent by ShippingWorkflow to its parent on every
@@ -11,13 +13,13 @@ const SignalShippingProgress = "shipping-progress"
 // ShippingInput is ShippingWorkflow's only argument. The parent passes its
 // timing settings so both workflows keep the values recorded at order start.
 type ShippingInput struct {
-	OrderID             string        `json:"order_id"`
-	ParentWorkflowID    string        `json:"parent_workflow_id"`
-	Attempt             int           `json:"attempt"`
-	Items               []Item        `json:"items"`
-	Address             Address       `json:"address"`
-	StepTimeout         time.Duration `json:"step_timeout"`
-	MaxDispatchAttempts int           `json:"max_dispatch_attempts"`
+	OrderID             string         `json:"order_id"`
+	ParentWorkflowID    string         `json:"parent_workflow_id"`
+	Attempt             int            `json:"attempt"`
+	Items               []domain.Item  `json:"items"`
+	Address             domain.Address `json:"address"`
+	StepTimeout         time.Duration  `json:"step_timeout"`
+	MaxDispatchAttempts int            `json:"max_dispatch_attempts"`
 	// Retry is the parent's step retry settings (zero: the child's defaults).
 	Retry StepRetry `json:"retry"`
 	// Dispatched is set when an earlier shipping attempt already dispatched
@@ -57,29 +59,29 @@ const (
 // SignalDecision is the child's verdict on a cancel or update-address the
 // parent forwarded: the child alone knows whether the carrier was dispatched.
 type SignalDecision struct {
-	CommandID string    `json:"command_id"`
-	Signal    string    `json:"signal"`
-	Accepted  bool      `json:"accepted"`
-	Reason    string    `json:"reason,omitempty"`
-	Address   *Address  `json:"address,omitempty"`
-	At        time.Time `json:"at"`
+	CommandID string          `json:"command_id"`
+	Signal    string          `json:"signal"`
+	Accepted  bool            `json:"accepted"`
+	Reason    string          `json:"reason,omitempty"`
+	Address   *domain.Address `json:"address,omitempty"`
+	At        time.Time       `json:"at"`
 }
 
 // ShippingReport is the child's cumulative progress: the payload of
 // SignalShippingProgress and, with Outcome set, the child's result. Seq grows
 // with every report so the parent ignores a stale one delivered late.
 type ShippingReport struct {
-	Attempt        int              `json:"attempt"`
-	Seq            int              `json:"seq"`
-	Outcome        string           `json:"outcome,omitempty"`
-	Reason         string           `json:"reason,omitempty"`
-	Address        Address          `json:"address"`
-	PreparedAt     *time.Time       `json:"prepared_at,omitempty"`
-	DispatchedAt   *time.Time       `json:"dispatched_at,omitempty"`
-	ShippedAt      *time.Time       `json:"shipped_at,omitempty"`
-	TrackingNumber string           `json:"tracking_number,omitempty"`
-	Carrier        string           `json:"carrier,omitempty"`
-	Attempts       map[Step]int     `json:"attempts"`
-	Errors         []StepError      `json:"errors,omitempty"`
-	Decisions      []SignalDecision `json:"decisions,omitempty"`
+	Attempt        int                 `json:"attempt"`
+	Seq            int                 `json:"seq"`
+	Outcome        string              `json:"outcome,omitempty"`
+	Reason         string              `json:"reason,omitempty"`
+	Address        domain.Address      `json:"address"`
+	PreparedAt     *time.Time          `json:"prepared_at,omitempty"`
+	DispatchedAt   *time.Time          `json:"dispatched_at,omitempty"`
+	ShippedAt      *time.Time          `json:"shipped_at,omitempty"`
+	TrackingNumber string              `json:"tracking_number,omitempty"`
+	Carrier        string              `json:"carrier,omitempty"`
+	Attempts       map[domain.Step]int `json:"attempts"`
+	Errors         []StepError         `json:"errors,omitempty"`
+	Decisions      []SignalDecision    `json:"decisions,omitempty"`
 }

@@ -2,6 +2,7 @@ package contracts
 
 import (
 	"fmt"
+	"github.com/orderflow/orderflow/shared/domain"
 	"regexp"
 	"strings"
 )
@@ -53,17 +54,17 @@ var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 const MaxOrderIDLength = 64
 
 // ValidateOrderID reports why id cannot be used as an order ID (a
-// *FieldError for field order_id), or nil. An order ID is one NATS subject
+// *domain.FieldError for field order_id), or nil. An order ID is one NATS subject
 // token: letters, digits, '_' and '-'.
 func ValidateOrderID(id string) error {
 	if id == "" {
-		return &FieldError{Field: "order_id", Reason: "is empty"}
+		return &domain.FieldError{Field: "order_id", Reason: "is empty"}
 	}
 	if len(id) > MaxOrderIDLength {
-		return &FieldError{Field: "order_id", Reason: fmt.Sprintf("is longer than %d characters", MaxOrderIDLength)}
+		return &domain.FieldError{Field: "order_id", Reason: fmt.Sprintf("is longer than %d characters", MaxOrderIDLength)}
 	}
 	if !orderIDPattern.MatchString(id) {
-		return &FieldError{Field: "order_id", Reason: fmt.Sprintf("%q may contain only letters, digits, '_' and '-'", id)}
+		return &domain.FieldError{Field: "order_id", Reason: fmt.Sprintf("%q may contain only letters, digits, '_' and '-'", id)}
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // ErrCancelled is returned when Hooks.Cancel asked to stop and the step did
@@ -44,7 +45,7 @@ const (
 
 // Options describe one step.
 type Options struct {
-	Name contracts.Step
+	Name domain.Step
 	// Timeout is one attempt's StartToClose: a hanging attempt costs this.
 	Timeout time.Duration
 	Retry   contracts.StepRetry

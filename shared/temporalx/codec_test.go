@@ -29,6 +29,7 @@ import (
 
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/temporalx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -70,7 +71,7 @@ func TestCodecRotationAndTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, _ := converter.GetDefaultDataConverter().ToPayload(contracts.Address{Street: "742 Evergreen Terrace", City: "Springfield", State: "OR", ZipCode: "97001"})
+	plain, _ := converter.GetDefaultDataConverter().ToPayload(domain.Address{Street: "742 Evergreen Terrace", City: "Springfield", State: "OR", ZipCode: "97001"})
 	sealedOld, err := oldCodec.Encode([]*commonpb.Payload{plain})
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +160,7 @@ func TestHistoryIsEncrypted(t *testing.T) {
 	tq := testenv.UniqueName("codec-tq")
 	w := worker.New(sealed, tq, worker.Options{})
 	w.RegisterWorkflowWithOptions(codecWorkflow, workflow.RegisterOptions{Name: "CodecWorkflow"})
-	w.RegisterActivityWithOptions(func(_ context.Context, a contracts.Address) (contracts.Address, error) { return a, nil },
+	w.RegisterActivityWithOptions(func(_ context.Context, a domain.Address) (domain.Address, error) { return a, nil },
 		activity.RegisterOptions{Name: "EchoAddress"})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -167,14 +168,14 @@ func TestHistoryIsEncrypted(t *testing.T) {
 	defer w.Stop()
 
 	id := testenv.UniqueName("codec-wf")
-	in := contracts.OrderInput{OrderID: id, PaymentID: secretPayment, Items: contracts.DefaultItems(),
-		Address: contracts.Address{Street: secretStreet, City: "Springfield", State: "OR", ZipCode: "97001"}, Owner: "alice"}
+	in := contracts.OrderInput{OrderID: id, PaymentID: secretPayment, Items: domain.DefaultItems(),
+		Address: domain.Address{Street: secretStreet, City: "Springfield", State: "OR", ZipCode: "97001"}, Owner: "alice"}
 	run, err := sealed.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq,
 		Memo: map[string]any{contracts.MemoPaymentID: secretPayment}}, "CodecWorkflow", in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	newAddr := contracts.Address{Street: "1 Secret Lane", City: "Shelbyville", State: "OR", ZipCode: "97002"}
+	newAddr := domain.Address{Street: "1 Secret Lane", City: "Shelbyville", State: "OR", ZipCode: "97002"}
 	// The query answer travels sealed too; ask before the signal ends the run.
 	var st contracts.OrderStatus
 	deadline := time.Now().Add(30 * time.Second)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/temporalx"
 	"github.com/orderflow/orderflow/shared/testenv"
@@ -100,7 +101,7 @@ func newKeyed(t *testing.T, mutate func(*api.Config), log *slog.Logger) *keyed {
 	}, log)
 	k.aliceOrder = testenv.UniqueName("alice-order")
 	k.unknownOrder = testenv.UniqueName("nobody")
-	st := snapshot(k.aliceOrder, contracts.StateAwaitingApproval, time.Now().UTC().Add(-time.Minute))
+	st := snapshot(k.aliceOrder, domain.StateAwaitingApproval, time.Now().UTC().Add(-time.Minute))
 	st.Owner = "alice"
 	k.insertOrder(st, 1, contracts.EventReceived)
 	k.insertEvent(k.aliceOrder, 1, contracts.EventReceived, st.AcceptedAt, `{}`, st)
@@ -479,7 +480,7 @@ func TestBoardEventsAreFilteredByOwner(t *testing.T) {
 	// bob seeing his own first proves alice's was withheld.
 	at := time.Now().UTC()
 	for _, o := range []struct{ order, owner string }{{k.aliceOrder, "alice"}, {"bobs-order", "bob"}} {
-		st := snapshot(o.order, contracts.StatePaid, at)
+		st := snapshot(o.order, domain.StatePaid, at)
 		st.Owner = o.owner
 		msg, err := natsx.EventMsg(contracts.Event{ID: contracts.EventID(o.order, 2), SchemaVersion: contracts.EventSchemaVersion,
 			Type: contracts.EventApproved, OrderID: o.order, Seq: 2, Time: at, WorkflowID: st.WorkflowID, Order: st})

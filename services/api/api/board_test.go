@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/natsx"
 )
 
@@ -70,7 +71,7 @@ func TestBoardEventsStreamsOrderEvents(t *testing.T) {
 		t.Fatalf("first event %q, want ready", ev)
 	}
 	at := time.Now().UTC()
-	st := snapshot("board-1", contracts.StateShipped, at)
+	st := snapshot("board-1", domain.StateShipped, at)
 	st.Shipping = &contracts.ShippingInfo{Attempt: 1, TrackingNumber: "TRK-1"}
 	st.CompletedAt = &at
 	msg, err := natsx.EventMsg(contracts.Event{ID: contracts.EventID("board-1", 9), SchemaVersion: contracts.EventSchemaVersion,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/natsx"
 )
 
@@ -53,8 +54,8 @@ func TestSeedCurlCommands(t *testing.T) {
 		t.Fatalf("command_id %q should be a fresh UUID, duplicate=%v", a.CommandID, a.Duplicate)
 	}
 	cmd := e.expectOneCommand("orders.commands.order-123.start", a.CommandID)
-	if cmd.PaymentID != "payment-456" || len(cmd.Items) != 1 || cmd.Items[0] != contracts.DefaultItems()[0] ||
-		cmd.Address == nil || *cmd.Address != contracts.DefaultAddress() || cmd.ManualReview || cmd.IssuedAt.IsZero() {
+	if cmd.PaymentID != "payment-456" || len(cmd.Items) != 1 || cmd.Items[0] != domain.DefaultItems()[0] ||
+		cmd.Address == nil || *cmd.Address != domain.DefaultAddress() || cmd.ManualReview || cmd.IssuedAt.IsZero() {
 		t.Fatalf("start command %+v lacks the seed defaults", cmd)
 	}
 	e.purgeCommands()
@@ -76,7 +77,7 @@ func TestSeedCurlCommands(t *testing.T) {
   }`, "Content-Type", "application/json")
 	a = expectAccepted(t, r, "order-123", contracts.CommandUpdateAddress)
 	cmd = e.expectOneCommand("orders.commands.order-123.update-address", a.CommandID)
-	want := contracts.Address{Street: "123 Main St", City: "San Francisco", State: "CA", ZipCode: "94105"}
+	want := domain.Address{Street: "123 Main St", City: "San Francisco", State: "CA", ZipCode: "94105"}
 	if cmd.Address == nil || *cmd.Address != want {
 		t.Fatalf("update-address carries %+v, want %+v", cmd.Address, want)
 	}
@@ -102,7 +103,7 @@ func TestStartWithFullBody(t *testing.T) {
 	a := expectAccepted(t, r, "o_full-1", contracts.CommandStart)
 	cmd := e.expectOneCommand("orders.commands.o_full-1.start", a.CommandID)
 	if !cmd.ManualReview || len(cmd.Items) != 2 || cmd.Items[0].Quantity != 2 || cmd.Items[1].SKU != "B" ||
-		cmd.Address.Street != "1 A St" || contracts.TotalCents(cmd.Items) != 300 {
+		cmd.Address.Street != "1 A St" || domain.TotalCents(cmd.Items) != 300 {
 		t.Fatalf("start command %+v", cmd)
 	}
 	e.purgeCommands()

@@ -21,6 +21,7 @@ import (
 	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -303,16 +304,16 @@ func (e *env) insertEvent(orderID string, seq int64, typ contracts.EventType, at
 }
 
 // snapshot is a plausible order status for projection rows.
-func snapshot(orderID string, state contracts.OrderState, accepted time.Time) contracts.OrderStatus {
-	items := []contracts.Item{{SKU: "SKU-1", Quantity: 2, PriceCents: 500}}
+func snapshot(orderID string, state domain.OrderState, accepted time.Time) contracts.OrderStatus {
+	items := []domain.Item{{SKU: "SKU-1", Quantity: 2, PriceCents: 500}}
 	return contracts.OrderStatus{
 		OrderID: orderID, WorkflowID: contracts.OrderWorkflowID(orderID), State: state,
-		Step:     contracts.StepChargePayment,
-		Attempts: map[contracts.Step]int{contracts.StepReceive: 1, contracts.StepChargePayment: 3},
-		RecentErrors: []contracts.StepError{{Step: contracts.StepChargePayment, Attempt: 2,
+		Step:     domain.StepChargePayment,
+		Attempts: map[domain.Step]int{domain.StepReceive: 1, domain.StepChargePayment: 3},
+		RecentErrors: []contracts.StepError{{Step: domain.StepChargePayment, Attempt: 2,
 			Error: "injected failure", At: accepted.Add(time.Second)}},
-		Items: items, Address: contracts.DefaultAddress(),
-		Payment:    contracts.PaymentInfo{PaymentID: "pay-" + orderID, AmountCents: contracts.TotalCents(items), Status: "charged"},
+		Items: items, Address: domain.DefaultAddress(),
+		Payment:    contracts.PaymentInfo{PaymentID: "pay-" + orderID, AmountCents: domain.TotalCents(items), Status: "charged"},
 		AcceptedAt: accepted, UpdatedAt: accepted.Add(2 * time.Second),
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // statusView is the body of GET /orders/{id}/status.
@@ -54,18 +55,18 @@ func TestStatusSources(t *testing.T) {
 
 	// No bridge at all (no responders): projection or 404.
 	expectProblem(t, e.do("GET", "/orders/proj-1/status", ""), http.StatusNotFound, "")
-	snap := snapshot("proj-1", contracts.StatePaid, accepted)
+	snap := snapshot("proj-1", domain.StatePaid, accepted)
 	e.insertOrder(snap, 4, contracts.EventPaymentCharged)
 	var v statusView
 	r := e.do("GET", "/orders/proj-1/status", "")
 	r.json(t, &v)
-	if r.StatusCode != 200 || v.Source != "projection" || v.Status.State != contracts.StatePaid || v.ProjectedSeq != 4 ||
-		v.Status.Attempts[contracts.StepChargePayment] != 3 || v.LiveError == "" || v.WorkflowID != snap.WorkflowID {
+	if r.StatusCode != 200 || v.Source != "projection" || v.Status.State != domain.StatePaid || v.ProjectedSeq != 4 ||
+		v.Status.Attempts[domain.StepChargePayment] != 3 || v.LiveError == "" || v.WorkflowID != snap.WorkflowID {
 		t.Fatalf("projection fallback: %d %s", r.StatusCode, r.body)
 	}
 
-	live := snapshot("live-1", contracts.StateShipping, accepted)
-	live.Step = contracts.StepDispatchCarrier
+	live := snapshot("live-1", domain.StateShipping, accepted)
+	live.Step = domain.StepDispatchCarrier
 	started := accepted.Add(3 * time.Second)
 	statusResponder(t, e.nc, func(id string) (contracts.StatusReply, time.Duration) {
 		switch id {
@@ -86,7 +87,7 @@ func TestStatusSources(t *testing.T) {
 	r = e.do("GET", "/orders/live-1/status", "")
 	v = statusView{}
 	r.json(t, &v)
-	if r.StatusCode != 200 || v.Source != "temporal" || v.WorkflowStatus != "RUNNING" || v.Status.Step != contracts.StepDispatchCarrier ||
+	if r.StatusCode != 200 || v.Source != "temporal" || v.WorkflowStatus != "RUNNING" || v.Status.Step != domain.StepDispatchCarrier ||
 		len(v.Pending) != 1 || v.Pending[0].Attempt != 4 || v.Pending[0].LastFailure != "injected hang" {
 		t.Fatalf("live status: %d %s", r.StatusCode, r.body)
 	}
@@ -100,16 +101,16 @@ func TestStatusSources(t *testing.T) {
 
 	// Temporal described the run but the query failed: the projection
 	// answers, keeping the live run state.
-	e.insertOrder(snapshot("described-1", contracts.StateShipped, accepted), 9, contracts.EventShipped)
+	e.insertOrder(snapshot("described-1", domain.StateShipped, accepted), 9, contracts.EventShipped)
 	v = statusView{}
 	e.do("GET", "/orders/described-1/status", "").json(t, &v)
 	if v.Source != "projection" || v.WorkflowStatus != "COMPLETED" || v.LiveError != "query status: no worker" ||
-		v.Status.State != contracts.StateShipped || v.ProjectedSeq != 9 {
+		v.Status.State != domain.StateShipped || v.ProjectedSeq != 9 {
 		t.Fatalf("described-only fallback: %+v", v)
 	}
 
 	// A slow bridge: the projection answers within the status timeout.
-	e.insertOrder(snapshot("slow-1", contracts.StateApproved, accepted), 3, contracts.EventApproved)
+	e.insertOrder(snapshot("slow-1", domain.StateApproved, accepted), 3, contracts.EventApproved)
 	start := time.Now()
 	v = statusView{}
 	e.do("GET", "/orders/slow-1/status", "").json(t, &v)
@@ -127,8 +128,8 @@ func TestReadOrderAndEvents(t *testing.T) {
 	e := newEnv(t, nil)
 	accepted := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
 	done := accepted.Add(9 * time.Second)
-	st := snapshot("read-1", contracts.StateShipped, accepted)
-	st.Step = contracts.StepMarkShipped
+	st := snapshot("read-1", domain.StateShipped, accepted)
+	st.Step = domain.StepMarkShipped
 	st.Shipping = &contracts.ShippingInfo{Attempt: 1, WorkflowID: contracts.ShippingWorkflowID("read-1", 1),
 		TrackingNumber: "TRK-1", Carrier: "acme", DispatchedAt: &done}
 	st.Payment.ChargedAt = &accepted
@@ -140,11 +141,11 @@ func TestReadOrderAndEvents(t *testing.T) {
 
 	var o struct {
 		OrderID  string                  `json:"order_id"`
-		State    contracts.OrderState    `json:"state"`
-		Step     contracts.Step          `json:"step"`
+		State    domain.OrderState       `json:"state"`
+		Step     domain.Step             `json:"step"`
 		Terminal bool                    `json:"terminal"`
-		Items    []contracts.Item        `json:"items"`
-		Address  contracts.Address       `json:"address"`
+		Items    []domain.Item           `json:"items"`
+		Address  domain.Address          `json:"address"`
 		Payment  map[string]any          `json:"payment"`
 		Shipping *contracts.ShippingInfo `json:"shipping"`
 		LastSeq  int64                   `json:"last_seq"`
@@ -153,8 +154,8 @@ func TestReadOrderAndEvents(t *testing.T) {
 	}
 	r := e.do("GET", "/orders/read-1", "")
 	r.json(t, &o)
-	if r.StatusCode != 200 || o.State != contracts.StateShipped || !o.Terminal || o.Step != contracts.StepMarkShipped ||
-		len(o.Items) != 1 || o.Address != contracts.DefaultAddress() || o.Payment["payment_id"] != "pay-read-1" ||
+	if r.StatusCode != 200 || o.State != domain.StateShipped || !o.Terminal || o.Step != domain.StepMarkShipped ||
+		len(o.Items) != 1 || o.Address != domain.DefaultAddress() || o.Payment["payment_id"] != "pay-read-1" ||
 		o.Payment["status"] != "charged" || o.Payment["amount_cents"] != float64(1000) || o.Payment["charged_at"] == nil ||
 		o.Shipping == nil || o.Shipping.TrackingNumber != "TRK-1" || o.LastSeq != 3 || !o.Accepted.Equal(accepted) ||
 		o.Complete == nil || !o.Complete.Equal(done) {
@@ -186,7 +187,7 @@ func TestReadOrderAndEvents(t *testing.T) {
 	}
 
 	// An order row without events yet has an empty log, not a 404.
-	e.insertOrder(snapshot("read-2", contracts.StateReceived, accepted), 1, contracts.EventReceived)
+	e.insertOrder(snapshot("read-2", domain.StateReceived, accepted), 1, contracts.EventReceived)
 	r = e.do("GET", "/orders/read-2/events", "")
 	r.json(t, &evs)
 	if r.StatusCode != 200 || evs.Events == nil || len(evs.Events) != 0 {
@@ -207,17 +208,17 @@ func TestListKeysetPagination(t *testing.T) {
 	base := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 	type row struct {
 		id    string
-		state contracts.OrderState
+		state domain.OrderState
 		at    time.Time
 	}
 	rows := []row{
-		{"l-a", contracts.StateShipped, base},
-		{"l-b", contracts.StateShipped, base.Add(time.Second)},
-		{"l-c", contracts.StateCancelled, base.Add(2 * time.Second)},
-		{"l-d", contracts.StateShipped, base.Add(3 * time.Second)},
-		{"l-e", contracts.StateShipped, base.Add(3 * time.Second)},
-		{"l-f", contracts.StatePaid, base.Add(4*time.Second + 250*time.Microsecond)},
-		{"l-g", contracts.StateShipped, base.Add(5 * time.Second)},
+		{"l-a", domain.StateShipped, base},
+		{"l-b", domain.StateShipped, base.Add(time.Second)},
+		{"l-c", domain.StateCancelled, base.Add(2 * time.Second)},
+		{"l-d", domain.StateShipped, base.Add(3 * time.Second)},
+		{"l-e", domain.StateShipped, base.Add(3 * time.Second)},
+		{"l-f", domain.StatePaid, base.Add(4*time.Second + 250*time.Microsecond)},
+		{"l-g", domain.StateShipped, base.Add(5 * time.Second)},
 	}
 	for _, r := range rows {
 		e.insertOrder(snapshot(r.id, r.state, r.at), 2, contracts.EventValidated)
@@ -233,8 +234,8 @@ func TestListKeysetPagination(t *testing.T) {
 			}
 			var body struct {
 				Orders []struct {
-					OrderID string               `json:"order_id"`
-					State   contracts.OrderState `json:"state"`
+					OrderID string            `json:"order_id"`
+					State   domain.OrderState `json:"state"`
 				} `json:"orders"`
 				Limit      int    `json:"limit"`
 				NextCursor string `json:"next_cursor"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/bridge/internal/adapters"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -50,7 +51,7 @@ func TestRepeatedStartStartsOneWorkflow(t *testing.T) {
 	}
 	approve := signalCmd(orderID, contracts.CommandApprove)
 	s.publish(approve)
-	s.waitState(orderID, contracts.StateShipped, 30*time.Second)
+	s.waitState(orderID, domain.StateShipped, 30*time.Second)
 	assertOneCharge(t, s, orderID)
 }
 
@@ -72,7 +73,7 @@ func TestStartThenCancelBackToBack(t *testing.T) {
 		}
 	}
 	for _, id := range orders {
-		s.waitState(id, contracts.StateCancelled, 30*time.Second)
+		s.waitState(id, domain.StateCancelled, 30*time.Second)
 	}
 }
 
@@ -153,7 +154,7 @@ func TestSignalForUnknownOrderIsRejected(t *testing.T) {
 		s.publish(signalCmd(orderID, kind))
 	}
 	addr := signalCmd(orderID, contracts.CommandUpdateAddress)
-	addr.Address = &contracts.Address{Street: "2 Side St", City: "Shelbyville", State: "CA", ZipCode: "94001"}
+	addr.Address = &domain.Address{Street: "2 Side St", City: "Shelbyville", State: "CA", ZipCode: "94001"}
 	s.publish(addr)
 	for _, r := range s.waitResults(contracts.ResultSubject(orderID), 3, 30*time.Second) {
 		if r.Outcome != contracts.OutcomeRejected || r.Reason != "unknown order" {
@@ -203,7 +204,7 @@ func TestLiveStatus(t *testing.T) {
 	s.publish(startCmd(orderID, "pay-"+orderID, true))
 	s.waitResults(contracts.ResultSubject(orderID), 1, 30*time.Second)
 
-	r := s.waitState(orderID, contracts.StateAwaitingApproval, 30*time.Second)
+	r := s.waitState(orderID, domain.StateAwaitingApproval, 30*time.Second)
 	if r.Source != "temporal" || r.WorkflowStatus != "RUNNING" || r.WorkflowID != contracts.OrderWorkflowID(orderID) ||
 		r.RunID == "" || r.Status.Payment.PaymentID != "pay-"+orderID || r.NotFound {
 		t.Fatalf("running order: %+v", r)
@@ -214,7 +215,7 @@ func TestLiveStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = s.status(orderID)
-	if r.WorkflowStatus != "COMPLETED" || r.Status == nil || r.Status.State != contracts.StateCancelled || r.Error != "" {
+	if r.WorkflowStatus != "COMPLETED" || r.Status == nil || r.Status.State != domain.StateCancelled || r.Error != "" {
 		t.Fatalf("finished order: %+v", r)
 	}
 
@@ -249,7 +250,7 @@ func TestFinishedOrderStatusNeedsNoWorker(t *testing.T) {
 	}
 
 	s.stopWorkers()
-	for id, want := range map[string]contracts.OrderState{cancelled: contracts.StateCancelled, failed: contracts.StateFailed} {
+	for id, want := range map[string]domain.OrderState{cancelled: domain.StateCancelled, failed: domain.StateFailed} {
 		r := s.status(id)
 		if r.Status == nil || r.Status.State != want || r.Error != "" || r.RunID == "" {
 			t.Fatalf("%s with no worker: %+v, want %s", id, r, want)
@@ -267,7 +268,7 @@ func TestRedeliveredStartThatCreatedTheRunReportsStarted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	runID, err := adapters.NewWorkflows(s.tc, s.cfg.OrdersTaskQueue, nil).StartOrder(ctx, contracts.OrderInput{
-		OrderID: orderID, PaymentID: cmd.PaymentID, Items: contracts.DefaultItems(), Address: contracts.DefaultAddress(),
+		OrderID: orderID, PaymentID: cmd.PaymentID, Items: domain.DefaultItems(), Address: domain.DefaultAddress(),
 		ManualReview: true, CommandID: cmd.CommandID, AcceptedAt: time.Now().UTC(),
 	})
 	if err != nil {

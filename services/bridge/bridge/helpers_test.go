@@ -21,6 +21,7 @@ import (
 	"github.com/orderflow/orderflow/services/bridge/bridge"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -277,7 +278,7 @@ func (s *stack) status(orderID string) contracts.StatusReply {
 }
 
 // waitState polls the live status until the order reaches want.
-func (s *stack) waitState(orderID string, want contracts.OrderState, timeout time.Duration) contracts.StatusReply {
+func (s *stack) waitState(orderID string, want domain.OrderState, timeout time.Duration) contracts.StatusReply {
 	s.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

@@ -12,6 +12,7 @@ import (
 	"github.com/orderflow/orderflow/services/bridge/bridge"
 	"github.com/orderflow/orderflow/services/bridge/internal/ports"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -25,7 +26,7 @@ func TestCommandsWaitWhileTemporalIsDown(t *testing.T) {
 
 	warm := testenv.UniqueName("warm")
 	s.publish(startCmd(warm, "pay-"+warm, false))
-	s.waitState(warm, contracts.StateShipped, 30*time.Second)
+	s.waitState(warm, domain.StateShipped, 30*time.Second)
 
 	srv.Stop()
 	const n = 10
@@ -66,10 +67,10 @@ func TestCommandsWaitWhileTemporalIsDown(t *testing.T) {
 	for i, id := range orders {
 		rs := s.results(contracts.ResultSubject(id))
 		want := []contracts.Outcome{contracts.OutcomeStarted}
-		state := contracts.StateShipped
+		state := domain.StateShipped
 		if i%2 == 0 {
 			want = append(want, contracts.OutcomeApplied)
-			state = contracts.StateCancelled
+			state = domain.StateCancelled
 		}
 		if len(rs) != len(want) {
 			t.Fatalf("order %s: results %+v", id, rs)
@@ -167,7 +168,7 @@ func TestRedeliveredStartOvertakesItsCancel(t *testing.T) {
 	if rs[start.CommandID].Outcome != contracts.OutcomeStarted || rs[cancelCmd.CommandID].Outcome != contracts.OutcomeApplied {
 		t.Fatalf("results: %+v", rs)
 	}
-	s.waitState(orderID, contracts.StateCancelled, 30*time.Second)
+	s.waitState(orderID, domain.StateCancelled, 30*time.Second)
 }
 
 // bridgeConsumer declares the bridge's durable consumer before the bridge

@@ -6,6 +6,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/bridge/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -46,7 +47,7 @@ func TestCommandsOfAnotherOwnerAreRejected(t *testing.T) {
 			t.Errorf("%s by %s: %s %q, want %s %q", c.cmd.Kind, c.cmd.Owner, r.Outcome, r.Reason, c.outcome, c.reason)
 		}
 	}
-	st := s.waitState(orderID, contracts.StateShipped, 30*time.Second)
+	st := s.waitState(orderID, domain.StateShipped, 30*time.Second)
 	if st.Owner != "alice" || !st.OwnerKnown || st.Status.Owner != "alice" {
 		t.Fatalf("live status owner %q (known %v, status %q), want alice", st.Owner, st.OwnerKnown, st.Status.Owner)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/order-worker/order/activityio"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
@@ -72,7 +73,7 @@ type Activities struct {
 // inject applies the fault injector to this attempt. The attempt comes from
 // Temporal (v1 workflows) or, for v0 local activities, from the argument. A
 // later round of a step draws afresh: its attempts count from 1 again.
-func (a *Activities) inject(ctx context.Context, step contracts.Step, orderID string, argAttempt, round int) error {
+func (a *Activities) inject(ctx context.Context, step domain.Step, orderID string, argAttempt, round int) error {
 	attempt := argAttempt
 	if attempt == 0 {
 		attempt = stepx.Attempt(ctx)
@@ -100,7 +101,7 @@ func workflowID(ctx context.Context) string {
 // ReceiveOrder acknowledges the order. The record itself is the received
 // event the workflow publishes once this step succeeds.
 func (a *Activities) ReceiveOrder(ctx context.Context, in StepInput) (StepResult, error) {
-	if err := a.inject(ctx, contracts.StepReceive, in.OrderID, in.Attempt, in.Round); err != nil {
+	if err := a.inject(ctx, domain.StepReceive, in.OrderID, in.Attempt, in.Round); err != nil {
 		return StepResult{}, err
 	}
 	return StepResult{Attempt: stepx.Attempt(ctx)}, nil
@@ -109,10 +110,10 @@ func (a *Activities) ReceiveOrder(ctx context.Context, in StepInput) (StepResult
 // ValidateOrder checks the items; an invalid order can never become valid,
 // so that failure is non-retryable.
 func (a *Activities) ValidateOrder(ctx context.Context, in StepInput) (StepResult, error) {
-	if err := a.inject(ctx, contracts.StepValidate, in.OrderID, in.Attempt, in.Round); err != nil {
+	if err := a.inject(ctx, domain.StepValidate, in.OrderID, in.Attempt, in.Round); err != nil {
 		return StepResult{}, err
 	}
-	if err := contracts.ValidateItems(in.Items); err != nil {
+	if err := domain.ValidateItems(in.Items); err != nil {
 		return StepResult{}, temporal.NewNonRetryableApplicationError("invalid order: "+err.Error(), ErrTypeInvalidOrder, err)
 	}
 	return StepResult{Attempt: stepx.Attempt(ctx)}, nil
@@ -132,7 +133,7 @@ RETURNING status, amount_cents, charged_at, refunded_at`
 
 // ChargePayment charges the order's payment exactly once.
 func (a *Activities) ChargePayment(ctx context.Context, in PaymentInput) (PaymentResult, error) {
-	if err := a.inject(ctx, contracts.StepChargePayment, in.OrderID, in.Attempt, in.Round); err != nil {
+	if err := a.inject(ctx, domain.StepChargePayment, in.OrderID, in.Attempt, in.Round); err != nil {
 		return PaymentResult{}, err
 	}
 	r := PaymentResult{Attempt: stepx.Attempt(ctx)}
@@ -169,7 +170,7 @@ RETURNING status, amount_cents, charged_at, refunded_at`
 // once (refunding again returns the first refund), voids one that was never
 // charged, and reports not_charged for a payment_id of another order.
 func (a *Activities) RefundPayment(ctx context.Context, in PaymentInput) (PaymentResult, error) {
-	if err := a.inject(ctx, contracts.StepRefundPayment, in.OrderID, in.Attempt, in.Round); err != nil {
+	if err := a.inject(ctx, domain.StepRefundPayment, in.OrderID, in.Attempt, in.Round); err != nil {
 		return PaymentResult{}, err
 	}
 	r := PaymentResult{Attempt: stepx.Attempt(ctx)}

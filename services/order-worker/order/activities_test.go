@@ -8,7 +8,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults"
 )
 
@@ -153,7 +153,7 @@ func TestLaterRoundDrawsFreshFaults(t *testing.T) {
 	a := &Activities{Faults: faults.New(faults.Config{FailRate: 0.5, Seed: 3}), Log: newQuietLog()}
 	outcomes := func(round int) (s string) {
 		for attempt := 1; attempt <= 32; attempt++ {
-			if a.inject(context.Background(), contracts.StepReceive, "o1", attempt, round) != nil {
+			if a.inject(context.Background(), domain.StepReceive, "o1", attempt, round) != nil {
 				s += "x"
 			} else {
 				s += "."

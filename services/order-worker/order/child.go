@@ -7,17 +7,18 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/logging"
 )
 
 // shippingSteps are the child's steps, in order.
-var shippingSteps = []contracts.Step{contracts.StepPreparePackage, contracts.StepDispatchCarrier, contracts.StepMarkShipped}
+var shippingSteps = []domain.Step{domain.StepPreparePackage, domain.StepDispatchCarrier, domain.StepMarkShipped}
 
 // shipment is the parent's side of the shipping child: the running child,
 // the progress it reported, and the signals it was asked to decide.
 type shipment struct {
 	child          *child
-	shipBase       map[contracts.Step]int
+	shipBase       map[domain.Step]int
 	reportSeq      int
 	errSeen        map[string]bool
 	forwarded      map[string]forwardedSignal
@@ -51,7 +52,7 @@ func (o *order) dispatched() bool { return o.parcel != nil }
 func (o *order) ship(attempt int) (contracts.ShippingReport, error) {
 	ctx := o.ctx
 	id := contracts.ShippingWorkflowID(o.in.OrderID, attempt)
-	o.shipBase = map[contracts.Step]int{}
+	o.shipBase = map[domain.Step]int{}
 	for _, s := range shippingSteps {
 		o.shipBase[s] = o.st.Attempts[s]
 	}
@@ -59,15 +60,15 @@ func (o *order) ship(attempt int) (contracts.ShippingReport, error) {
 	resuming := o.dispatched()
 	if resuming {
 		o.st.Shipping.Attempt, o.st.Shipping.WorkflowID = attempt, id
-		o.setStep(contracts.StepMarkShipped)
+		o.setStep(domain.StepMarkShipped)
 	} else {
 		last := ""
 		if o.st.Shipping != nil {
 			last = o.st.Shipping.LastFailure
 		}
 		o.st.Shipping = &contracts.ShippingInfo{Attempt: attempt, WorkflowID: id, LastFailure: last}
-		o.setStep(contracts.StepPreparePackage)
-		o.transition(contracts.StateShipping, contracts.EventShippingStarted, map[string]any{"shipping_attempt": attempt, "workflow_id": id})
+		o.setStep(domain.StepPreparePackage)
+		o.transition(domain.StateShipping, contracts.EventShippingStarted, map[string]any{"shipping_attempt": attempt, "workflow_id": id})
 	}
 
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
@@ -176,7 +177,7 @@ func (o *order) applyReport(rep contracts.ShippingReport) {
 	if rep.DispatchedAt != nil && o.parcel == nil {
 		o.parcel = &contracts.Parcel{Carrier: rep.Carrier, TrackingNumber: rep.TrackingNumber, DispatchedAt: *rep.DispatchedAt}
 		sh.DispatchedAt, sh.Carrier, sh.TrackingNumber = rep.DispatchedAt, rep.Carrier, rep.TrackingNumber
-		o.transition(contracts.StateDispatched, contracts.EventDispatched, map[string]string{"carrier": rep.Carrier, "tracking_number": rep.TrackingNumber})
+		o.transition(domain.StateDispatched, contracts.EventDispatched, map[string]string{"carrier": rep.Carrier, "tracking_number": rep.TrackingNumber})
 	}
 }
 

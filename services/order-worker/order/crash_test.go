@@ -22,6 +22,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -210,7 +211,7 @@ func TestCrashesLoseNothing(t *testing.T) {
 
 	// Events on NATS equal the batches the history scheduled.
 	stream := infra{pool: pool, js: js}.allEvents(t)
-	states := map[contracts.OrderState]int{}
+	states := map[domain.OrderState]int{}
 	for _, id := range ids {
 		st := final[id]
 		states[st.State]++
@@ -246,10 +247,10 @@ func TestCrashesLoseNothing(t *testing.T) {
 		st := final[id]
 		var status string
 		err := pool.QueryRow(ctx, `SELECT status FROM payments WHERE order_id = $1`, id).Scan(&status)
-		if st.State != contracts.StateShipped && err == nil && status == PaymentStatusCharged {
+		if st.State != domain.StateShipped && err == nil && status == PaymentStatusCharged {
 			t.Fatalf("order %s ended %s with its payment charged", id, st.State)
 		}
-		if st.State == contracts.StateShipped && status != PaymentStatusCharged {
+		if st.State == domain.StateShipped && status != PaymentStatusCharged {
 			t.Fatalf("order %s shipped with payment %q", id, status)
 		}
 		var parcels int
@@ -260,7 +261,7 @@ func TestCrashesLoseNothing(t *testing.T) {
 		if parcels > 1 {
 			t.Fatalf("order %s: the carrier took %d parcels", id, parcels)
 		}
-		if st.State == contracts.StateShipped && (parcels != 1 || st.Shipping.TrackingNumber != tracking) {
+		if st.State == domain.StateShipped && (parcels != 1 || st.Shipping.TrackingNumber != tracking) {
 			t.Fatalf("order %s shipped with tracking %q, carrier has %d parcels (%q)", id, st.Shipping.TrackingNumber, parcels, tracking)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	shipping "github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -119,7 +120,7 @@ type testCarrier struct {
 	shipping.MemoryCarrier
 
 	mu         sync.Mutex
-	dispatched []contracts.Address
+	dispatched []domain.Address
 }
 
 func (c *testCarrier) Dispatch(ctx context.Context, s shipping.Shipment) (shipping.Dispatch, error) {
@@ -132,7 +133,7 @@ func (c *testCarrier) Dispatch(ctx context.Context, s shipping.Shipment) (shippi
 	return c.MemoryCarrier.Dispatch(ctx, s)
 }
 
-func (c *testCarrier) addresses() []contracts.Address {
+func (c *testCarrier) addresses() []domain.Address {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.dispatched)
@@ -148,8 +149,8 @@ func orderInput(orderID string) contracts.OrderInput {
 	return contracts.OrderInput{
 		OrderID:    orderID,
 		PaymentID:  "pay-" + orderID,
-		Items:      []contracts.Item{{SKU: "SKU-1", Quantity: 2, PriceCents: 1250}},
-		Address:    contracts.DefaultAddress(),
+		Items:      []domain.Item{{SKU: "SKU-1", Quantity: 2, PriceCents: 1250}},
+		Address:    domain.DefaultAddress(),
 		CommandID:  "cmd-start-" + orderID,
 		AcceptedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	}

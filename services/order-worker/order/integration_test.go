@@ -22,6 +22,7 @@ import (
 	shipping "github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -268,7 +269,7 @@ func TestOrdersUnderFaultsThroughTemporal(t *testing.T) {
 	qwg.Wait()
 
 	var elapsed []time.Duration
-	states := map[contracts.OrderState]int{}
+	states := map[domain.OrderState]int{}
 	for _, r := range results {
 		if r.err != nil {
 			t.Fatalf("order %s: %v", r.in.OrderID, r.err)
@@ -321,8 +322,8 @@ func TestOrdersUnderFaultsThroughTemporal(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range results {
-		want := map[contracts.OrderState]string{contracts.StateShipped: "charged", contracts.StateFailed: "refunded"}[r.st.State]
-		if got := payments[r.in.OrderID]; got != want && (r.st.State != contracts.StateFailed || got != "voided") {
+		want := map[domain.OrderState]string{domain.StateShipped: "charged", domain.StateFailed: "refunded"}[r.st.State]
+		if got := payments[r.in.OrderID]; got != want && (r.st.State != domain.StateFailed || got != "voided") {
 			t.Fatalf("order %s (%s): payment %q, want %q", r.in.OrderID, r.st.State, payments[r.in.OrderID], want)
 		}
 	}
@@ -335,11 +336,11 @@ func TestOrdersUnderFaultsThroughTemporal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("count %q: %v", query, err)
 		}
-		if resp.GetCount() == int64(states[contracts.StateShipped]) {
+		if resp.GetCount() == int64(states[domain.StateShipped]) {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("%q counts %d workflows, %d orders shipped", query, resp.GetCount(), states[contracts.StateShipped])
+			t.Fatalf("%q counts %d workflows, %d orders shipped", query, resp.GetCount(), states[domain.StateShipped])
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -16,6 +16,7 @@ import (
 
 	v0 "github.com/orderflow/orderflow/services/order-worker/order/v0"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -128,14 +129,14 @@ func TestDatabaseOutageIsVisibleBoundedAndSurvived(t *testing.T) {
 	in.ManualReview = true
 	run := s.start(t, in)
 	id := contracts.OrderWorkflowID(in.OrderID)
-	s.waitStatus(ctx, t, in.OrderID, "awaiting approval", func(st contracts.OrderStatus) bool { return st.State == contracts.StateAwaitingApproval })
+	s.waitStatus(ctx, t, in.OrderID, "awaiting approval", func(st contracts.OrderStatus) bool { return st.State == domain.StateAwaitingApproval })
 
 	proxy.cut()
 	if err := s.c.SignalWorkflow(ctx, id, "", contracts.SignalApprove, contracts.SignalPayload{CommandID: "ap"}); err != nil {
 		t.Fatal(err)
 	}
 	st := s.waitStatus(ctx, t, in.OrderID, "waiting_for the charge", func(st contracts.OrderStatus) bool {
-		return strings.Contains(st.WaitingFor, string(contracts.StepChargePayment))
+		return strings.Contains(st.WaitingFor, string(domain.StepChargePayment))
 	})
 	t.Logf("status while the database is down: step %s, waiting for %q", st.Step, st.WaitingFor)
 	// The pending charge shows its attempts and last failure (a new round
@@ -173,7 +174,7 @@ func TestDatabaseOutageIsVisibleBoundedAndSurvived(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if final.State != contracts.StateShipped || final.WaitingFor != "" {
+	if final.State != domain.StateShipped || final.WaitingFor != "" {
 		t.Fatalf("after the outage: state %s waiting for %q", final.State, final.WaitingFor)
 	}
 	if _, status, calls, _ := s.infra.payment(t, in.PaymentID); status != PaymentStatusCharged || calls < 1 {
@@ -200,7 +201,7 @@ func TestShippingStallIsVisibleAndRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if final.State != contracts.StateShipped || final.WaitingFor != "" {
+	if final.State != domain.StateShipped || final.WaitingFor != "" {
 		t.Fatalf("state %s waiting for %q", final.State, final.WaitingFor)
 	}
 	stop()
@@ -228,7 +229,7 @@ func TestOrderStartedOnV0FinishesOnCurrentWorker(t *testing.T) {
 	in := orderInput(testenv.UniqueName("upgrade"))
 	in.ManualReview = true
 	run := s.start(t, in)
-	s.waitStatus(ctx, t, in.OrderID, "awaiting approval on v0", func(st contracts.OrderStatus) bool { return st.State == contracts.StateAwaitingApproval })
+	s.waitStatus(ctx, t, in.OrderID, "awaiting approval on v0", func(st contracts.OrderStatus) bool { return st.State == domain.StateAwaitingApproval })
 	old.Stop()
 
 	// The new release takes over; the order goes on where it was.
@@ -247,7 +248,7 @@ func TestOrderStartedOnV0FinishesOnCurrentWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if final.State != contracts.StateShipped {
+	if final.State != domain.StateShipped {
 		t.Fatalf("state %s", final.State)
 	}
 	types := eventTypes(t, s.infra.events(t, in.OrderID))

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/logging"
 	stepx "github.com/orderflow/orderflow/shared/step"
 )
@@ -65,7 +66,7 @@ func snapshot(s contracts.OrderStatus) contracts.OrderStatus {
 	c := s
 	c.Attempts = maps.Clone(s.Attempts)
 	c.RecentErrors = append([]contracts.StepError{}, s.RecentErrors...)
-	c.Items = append([]contracts.Item(nil), s.Items...)
+	c.Items = append([]domain.Item(nil), s.Items...)
 	c.Signals = append([]contracts.SignalRecord(nil), s.Signals...)
 	if s.Shipping != nil {
 		sh := *s.Shipping

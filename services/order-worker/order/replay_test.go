@@ -18,6 +18,7 @@ import (
 
 	shipping "github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -79,7 +80,7 @@ func TestRecordHistories(t *testing.T) {
 	}
 
 	happy := orderInput(prefix + "-happy")
-	if st := run("happy", happy, nil); st.State != contracts.StateShipped {
+	if st := run("happy", happy, nil); st.State != domain.StateShipped {
 		t.Fatalf("happy ended %s", st.State)
 	}
 
@@ -92,7 +93,7 @@ func TestRecordHistories(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			st, err := s.status(ctx, cancelled.OrderID)
-			if err == nil && st.State == contracts.StateShipping {
+			if err == nil && st.State == domain.StateShipping {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -105,7 +106,7 @@ func TestRecordHistories(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if st.State != contracts.StateCancelled || st.Payment.Status != PaymentStatusRefunded {
+	if st.State != domain.StateCancelled || st.Payment.Status != PaymentStatusRefunded {
 		t.Fatalf("cancelled scenario ended %s with payment %s: %s signals %+v", st.State, st.Payment.Status, st.FailureReason, st.Signals)
 	}
 
@@ -115,7 +116,7 @@ func TestRecordHistories(t *testing.T) {
 	// rates) and a third attempt ships: at least two attempts, then shipped.
 	retry := orderInput(prefix + "-dispatch-retry")
 	retry.Address.ZipCode = zipFailOnce
-	if st := run("dispatch-retry", retry, nil); st.State != contracts.StateShipped || st.Shipping.Attempt < 2 {
+	if st := run("dispatch-retry", retry, nil); st.State != domain.StateShipped || st.Shipping.Attempt < 2 {
 		t.Fatalf("dispatch-retry ended %s, shipping %+v", st.State, st.Shipping)
 	}
 

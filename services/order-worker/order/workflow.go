@@ -12,6 +12,7 @@ import (
 
 	v0 "github.com/orderflow/orderflow/services/order-worker/order/v0"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/logging"
 	stepx "github.com/orderflow/orderflow/shared/step"
 )
@@ -100,15 +101,15 @@ func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput)
 			OrderID:      in.OrderID,
 			WorkflowID:   info.WorkflowExecution.ID,
 			Owner:        in.Owner,
-			State:        contracts.StateReceived,
-			Step:         contracts.StepReceive,
-			Attempts:     map[contracts.Step]int{},
+			State:        domain.StateReceived,
+			Step:         domain.StepReceive,
+			Attempts:     map[domain.Step]int{},
 			RecentErrors: []contracts.StepError{},
 			Items:        in.Items,
 			Address:      in.Address,
 			ManualReview: in.ManualReview,
 			Payment: contracts.PaymentInfo{
-				PaymentID: in.PaymentID, AmountCents: contracts.TotalCents(in.Items), Status: PaymentStatusPending,
+				PaymentID: in.PaymentID, AmountCents: domain.TotalCents(in.Items), Status: PaymentStatusPending,
 			},
 			AcceptedAt: in.AcceptedAt,
 			UpdatedAt:  workflow.Now(ctx),
@@ -139,7 +140,7 @@ func (w *Workflows) OrderWorkflow(ctx workflow.Context, in contracts.OrderInput)
 		err = werr
 	}
 	o.log.Info("order finished", "state", o.st.State, "failure_reason", o.st.FailureReason)
-	if err == nil && o.st.State == contracts.StateFailed {
+	if err == nil && o.st.State == domain.StateFailed {
 		err = temporal.NewApplicationErrorWithOptions(o.st.FailureReason, contracts.ErrTypeOrderFailed,
 			temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{o.st}})
 	}
@@ -153,13 +154,13 @@ func (o *order) run() error {
 
 	// 1. Receive.
 	var res StepResult
-	if err := o.step(contracts.StepReceive, acts.ReceiveOrder, stepIn, &res, &res.Attempt); err != nil {
+	if err := o.step(domain.StepReceive, acts.ReceiveOrder, stepIn, &res, &res.Attempt); err != nil {
 		return o.afterStepError(err)
 	}
-	o.transition(contracts.StateReceived, contracts.EventReceived, nil)
+	o.transition(domain.StateReceived, contracts.EventReceived, nil)
 
 	// 2. Validate: invalid items fail the order for good.
-	if err := o.step(contracts.StepValidate, acts.ValidateOrder, stepIn, &res, &res.Attempt); err != nil {
+	if err := o.step(domain.StepValidate, acts.ValidateOrder, stepIn, &res, &res.Attempt); err != nil {
 		if appErr, ok := stepx.NonRetryable(err); ok && appErr.Type() == ErrTypeInvalidOrder {
 			o.st.FailureReason = appErr.Message()
 			o.emit(contracts.EventValidationFailed, map[string]string{"reason": appErr.Message()})
@@ -167,14 +168,14 @@ func (o *order) run() error {
 		}
 		return o.afterStepError(err)
 	}
-	o.transition(contracts.StateValidated, contracts.EventValidated, nil)
+	o.transition(domain.StateValidated, contracts.EventValidated, nil)
 	if o.cancel != nil {
 		return o.cancelOrder()
 	}
 
 	// 3. Manual review.
-	o.setStep(contracts.StepManualReview)
-	o.transition(contracts.StateAwaitingApproval, contracts.EventAwaitingApproval, nil)
+	o.setStep(domain.StepManualReview)
+	o.transition(domain.StateAwaitingApproval, contracts.EventAwaitingApproval, nil)
 	if !o.approved && o.cancel == nil {
 		window := o.set.AutoApproveAfter
 		if o.in.ManualReview {
@@ -188,7 +189,7 @@ func (o *order) run() error {
 		case o.cancel != nil:
 		case !ok && o.in.ManualReview:
 			reason := "manual review not approved within " + window.String()
-			o.log.Info("manual review expired", logging.KeyStep, contracts.StepManualReview)
+			o.log.Info("manual review expired", logging.KeyStep, domain.StepManualReview)
 			o.cancel = &contracts.SignalPayload{Reason: reason}
 		case !ok:
 			o.approved, o.approvedBy = true, "auto"
@@ -197,7 +198,7 @@ func (o *order) run() error {
 	if o.cancel != nil {
 		return o.cancelOrder()
 	}
-	o.transition(contracts.StateApproved, contracts.EventApproved, map[string]string{"approved_by": o.approvedBy})
+	o.transition(domain.StateApproved, contracts.EventApproved, map[string]string{"approved_by": o.approvedBy})
 
 	// 4. Charge. The refund is registered first: a charge attempt may commit
 	// even when the step is cancelled or fails, and the refund (or its
@@ -205,14 +206,14 @@ func (o *order) run() error {
 	payIn := o.paymentInput
 	o.compensations = append(o.compensations, o.refund)
 	var pay PaymentResult
-	if err := o.step(contracts.StepChargePayment, acts.ChargePayment, payIn, &pay, &pay.Attempt); err != nil {
+	if err := o.step(domain.StepChargePayment, acts.ChargePayment, payIn, &pay, &pay.Attempt); err != nil {
 		if appErr, ok := stepx.NonRetryable(err); ok {
 			return o.fail("payment refused: " + appErr.Message())
 		}
 		return o.afterStepError(err)
 	}
 	o.st.Payment.Status, o.st.Payment.ChargedAt = PaymentStatusCharged, pay.ChargedAt
-	o.transition(contracts.StatePaid, contracts.EventPaymentCharged, nil)
+	o.transition(domain.StatePaid, contracts.EventPaymentCharged, nil)
 	if o.cancel != nil {
 		return o.cancelOrder()
 	}
@@ -226,10 +227,10 @@ func (o *order) run() error {
 		}
 		switch rep.Outcome {
 		case contracts.ShippingShipped:
-			o.setStep(contracts.StepMarkShipped)
+			o.setStep(domain.StepMarkShipped)
 			now := workflow.Now(ctx)
 			o.st.CompletedAt = &now
-			o.transition(contracts.StateShipped, contracts.EventShipped, nil)
+			o.transition(domain.StateShipped, contracts.EventShipped, nil)
 			return nil
 		case contracts.ShippingCancelled:
 			if o.cancel == nil {
@@ -265,10 +266,10 @@ func (o *order) run() error {
 // attempt in flight settles first), except the refund, which is what a
 // cancel or failure needs to finish. attempt points into result at the
 // attempt number the activity returns.
-func (o *order) step(name contracts.Step, activity any, arg func(round int) any, result any, attempt *int) error {
+func (o *order) step(name domain.Step, activity any, arg func(round int) any, result any, attempt *int) error {
 	o.setStep(name)
 	err := stepx.Run(o.ctx, stepx.Options{Name: name, Timeout: o.set.StepTimeout, Retry: o.set.Retry}, stepx.Hooks{
-		Cancel: func() bool { return o.cancel != nil && name != contracts.StepRefundPayment },
+		Cancel: func() bool { return o.cancel != nil && name != domain.StepRefundPayment },
 		OverBudget: func(err error) {
 			o.recordError(name, o.st.Attempts[name], "over its "+o.set.Retry.Budget.String()+" budget: "+stepx.Message(err))
 			o.waitFor(fmt.Sprintf("%s: retrying for over %s, last error: %s", name, o.set.Retry.Budget, stepx.Message(err)))
@@ -296,7 +297,7 @@ func (o *order) afterStepError(err error) error {
 	return err
 }
 
-func (o *order) recordError(step contracts.Step, attempt int, msg string) {
+func (o *order) recordError(step domain.Step, attempt int, msg string) {
 	o.st.RecentErrors = contracts.AppendRecentErrors(o.st.RecentErrors,
 		contracts.StepError{Step: step, Attempt: attempt, Error: msg, At: workflow.Now(o.ctx)})
 }
@@ -317,7 +318,7 @@ func (o *order) waitFor(what string) {
 // database answers: a cancel or failure needs it to finish.
 func (o *order) refund() error {
 	var pay PaymentResult
-	if err := o.step(contracts.StepRefundPayment, acts.RefundPayment, o.paymentInput, &pay, &pay.Attempt); err != nil {
+	if err := o.step(domain.StepRefundPayment, acts.RefundPayment, o.paymentInput, &pay, &pay.Attempt); err != nil {
 		return err
 	}
 	switch pay.Status {
@@ -346,20 +347,20 @@ func (o *order) cancelOrder() error {
 		reason = "cancelled: " + o.cancel.Reason
 	}
 	o.log.Info("cancelling order", logging.KeyStep, o.st.Step, "reason", reason)
-	o.end(contracts.StateCancelled, contracts.EventCancelled, reason)
+	o.end(domain.StateCancelled, contracts.EventCancelled, reason)
 	return errCancelled
 }
 
 func (o *order) fail(reason string) error {
 	o.log.Warn("order failed", logging.KeyStep, o.st.Step, "reason", reason)
-	o.end(contracts.StateFailed, contracts.EventFailed, reason)
+	o.end(domain.StateFailed, contracts.EventFailed, reason)
 	return nil
 }
 
 // end runs the compensations (newest first) and moves the order to its
 // terminal state with the reason. A compensation that cannot finish is
 // named in the reason: the order still ends, with its terminal event.
-func (o *order) end(state contracts.OrderState, t contracts.EventType, reason string) {
+func (o *order) end(state domain.OrderState, t contracts.EventType, reason string) {
 	for i := len(o.compensations) - 1; i >= 0; i-- {
 		if err := o.compensations[i](); err != nil {
 			o.log.Error("compensation failed", logging.Err(err))
@@ -374,7 +375,7 @@ func (o *order) end(state contracts.OrderState, t contracts.EventType, reason st
 }
 
 // transition moves the order to state and publishes its event.
-func (o *order) transition(state contracts.OrderState, t contracts.EventType, data any) {
+func (o *order) transition(state domain.OrderState, t contracts.EventType, data any) {
 	o.log.Info("order transition", "from", o.st.State, "to", state, "event", t, logging.KeyStep, o.st.Step)
 	o.st.State = state
 	o.emit(t, data)
@@ -382,7 +383,7 @@ func (o *order) transition(state contracts.OrderState, t contracts.EventType, da
 }
 
 // setStep records the step the order is at.
-func (o *order) setStep(s contracts.Step) {
+func (o *order) setStep(s domain.Step) {
 	o.st.Step = s
 	o.visible()
 }

@@ -17,6 +17,7 @@ import (
 
 	shipping "github.com/orderflow/orderflow/services/shipping-worker/shipment"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults"
 )
 
@@ -91,12 +92,12 @@ func (w *wfTest) run(in contracts.OrderInput) (contracts.OrderStatus, []contract
 	if err := w.env.GetWorkflowError(); err != nil {
 		// A failed order fails the workflow, its status in the details.
 		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) || appErr.Type() != contracts.ErrTypeOrderFailed || appErr.Details(&st) != nil || st.State != contracts.StateFailed {
+		if !errors.As(err, &appErr) || appErr.Type() != contracts.ErrTypeOrderFailed || appErr.Details(&st) != nil || st.State != domain.StateFailed {
 			w.t.Fatalf("workflow error: %v", err)
 		}
 	} else if err := w.env.GetWorkflowResult(&st); err != nil {
 		w.t.Fatalf("result: %v", err)
-	} else if st.State == contracts.StateFailed {
+	} else if st.State == domain.StateFailed {
 		w.t.Fatal("a failed order completed its workflow instead of failing it")
 	}
 	if !st.State.Terminal() || st.CompletedAt == nil {
@@ -132,15 +133,15 @@ func TestHappyPathAutoApprovedWithFaults(t *testing.T) {
 	if !slices.Equal(types, want) {
 		t.Fatalf("events %v, want %v", types, want)
 	}
-	if st.State != contracts.StateShipped || st.Payment.Status != PaymentStatusCharged || st.Payment.AmountCents != 2500 {
+	if st.State != domain.StateShipped || st.Payment.Status != PaymentStatusCharged || st.Payment.AmountCents != 2500 {
 		t.Fatalf("state %s payment %+v", st.State, st.Payment)
 	}
 	if st.Shipping == nil || st.Shipping.TrackingNumber == "" || st.Shipping.DispatchedAt == nil || st.Shipping.Attempt != 1 {
 		t.Fatalf("shipping %+v", st.Shipping)
 	}
 	total := 0
-	for _, s := range []contracts.Step{contracts.StepReceive, contracts.StepValidate, contracts.StepChargePayment,
-		contracts.StepPreparePackage, contracts.StepDispatchCarrier, contracts.StepMarkShipped} {
+	for _, s := range []domain.Step{domain.StepReceive, domain.StepValidate, domain.StepChargePayment,
+		domain.StepPreparePackage, domain.StepDispatchCarrier, domain.StepMarkShipped} {
 		if st.Attempts[s] < 1 {
 			t.Fatalf("step %s has no attempt recorded: %v", s, st.Attempts)
 		}
@@ -164,7 +165,7 @@ func TestValidationFailureIsPermanent(t *testing.T) {
 	in.Items = nil
 	st, types := w.run(in)
 	want := []contracts.EventType{contracts.EventReceived, contracts.EventValidationFailed, contracts.EventFailed}
-	if !slices.Equal(types, want) || st.State != contracts.StateFailed {
+	if !slices.Equal(types, want) || st.State != domain.StateFailed {
 		t.Fatalf("state %s events %v, want failed %v", st.State, types, want)
 	}
 	if !strings.Contains(st.FailureReason, "items") {
@@ -181,7 +182,7 @@ func TestCancelBeforePayment(t *testing.T) {
 	in.ManualReview = true
 	w.env.RegisterDelayedCallback(w.signal(contracts.SignalCancel, contracts.SignalPayload{CommandID: "c1", Reason: "changed my mind"}), time.Minute)
 	st, types := w.run(in)
-	if st.State != contracts.StateCancelled || st.Payment.Status != PaymentStatusPending {
+	if st.State != domain.StateCancelled || st.Payment.Status != PaymentStatusPending {
 		t.Fatalf("state %s payment %s", st.State, st.Payment.Status)
 	}
 	if hasAll(types, contracts.EventPaymentCharged) || hasAll(types, contracts.EventPaymentRefunded) || types[len(types)-1] != contracts.EventCancelled {
@@ -208,7 +209,7 @@ func TestCancelAfterPaymentRefunds(t *testing.T) {
 		return true
 	}
 	st, types := w.run(in)
-	if st.State != contracts.StateCancelled || st.Payment.Status != PaymentStatusRefunded || st.Payment.RefundedAt == nil {
+	if st.State != domain.StateCancelled || st.Payment.Status != PaymentStatusRefunded || st.Payment.RefundedAt == nil {
 		t.Fatalf("state %s payment %+v", st.State, st.Payment)
 	}
 	if !hasAll(types, contracts.EventPaymentCharged, contracts.EventPaymentRefunded, contracts.EventCancelled) || hasAll(types, contracts.EventDispatched) {
@@ -224,7 +225,7 @@ func TestCancelDuringShippingStopsChildAndRefunds(t *testing.T) {
 	in := orderInput("cancel-shipping")
 	w.signalOnStart("PreparePackage", contracts.SignalCancel, contracts.SignalPayload{CommandID: "c1", Reason: "too slow"})
 	st, types := w.run(in)
-	if st.State != contracts.StateCancelled || st.Payment.Status != PaymentStatusRefunded {
+	if st.State != domain.StateCancelled || st.Payment.Status != PaymentStatusRefunded {
 		t.Fatalf("state %s payment %s", st.State, st.Payment.Status)
 	}
 	if st.Shipping == nil || st.Shipping.DispatchedAt != nil || hasAll(types, contracts.EventDispatched) {
@@ -243,7 +244,7 @@ func TestCancelAfterDispatchIsRejected(t *testing.T) {
 	in := orderInput("cancel-late")
 	w.signalOnStart("MarkShipped", contracts.SignalCancel, contracts.SignalPayload{CommandID: "c1"})
 	st, types := w.run(in)
-	if st.State != contracts.StateShipped || st.Payment.Status != PaymentStatusCharged {
+	if st.State != domain.StateShipped || st.Payment.Status != PaymentStatusCharged {
 		t.Fatalf("state %s payment %s", st.State, st.Payment.Status)
 	}
 	if len(st.Signals) != 1 || st.Signals[0].Accepted || st.Signals[0].Reason != "carrier already dispatched" {
@@ -254,14 +255,14 @@ func TestCancelAfterDispatchIsRejected(t *testing.T) {
 	}
 }
 
-var newAddress = contracts.Address{Street: "2 New Rd", City: "Shelbyville", State: "CA", ZipCode: "94111"}
+var newAddress = domain.Address{Street: "2 New Rd", City: "Shelbyville", State: "CA", ZipCode: "94111"}
 
 func TestAddressUpdateBeforeDispatchReachesCarrier(t *testing.T) {
 	w := newWFTest(t)
 	in := orderInput("addr-early")
 	w.signalOnStart("PreparePackage", contracts.SignalUpdateAddress, contracts.SignalPayload{CommandID: "a1", Address: &newAddress})
 	st, types := w.run(in)
-	if st.State != contracts.StateShipped || st.Address != newAddress {
+	if st.State != domain.StateShipped || st.Address != newAddress {
 		t.Fatalf("state %s address %+v", st.State, st.Address)
 	}
 	if got := w.carrier.addresses(); len(got) != 1 || got[0] != newAddress {
@@ -277,7 +278,7 @@ func TestAddressUpdateAfterDispatchIsRejected(t *testing.T) {
 	in := orderInput("addr-late")
 	w.signalOnStart("MarkShipped", contracts.SignalUpdateAddress, contracts.SignalPayload{CommandID: "a1", Address: &newAddress})
 	st, types := w.run(in)
-	if st.State != contracts.StateShipped || st.Address != in.Address {
+	if st.State != domain.StateShipped || st.Address != in.Address {
 		t.Fatalf("state %s address %+v", st.State, st.Address)
 	}
 	if len(st.Signals) != 1 || st.Signals[0].Accepted || !hasAll(types, contracts.EventSignalRejected) || hasAll(types, contracts.EventAddressUpdated) {
@@ -293,7 +294,7 @@ func TestManualReviewApprovedOnceDespiteDuplicate(t *testing.T) {
 	w.env.RegisterDelayedCallback(w.signal(contracts.SignalApprove, approve), 30*time.Minute)
 	w.env.RegisterDelayedCallback(w.signal(contracts.SignalApprove, approve), 31*time.Minute)
 	st, types := w.run(in)
-	if st.State != contracts.StateShipped || !st.ManualReview {
+	if st.State != domain.StateShipped || !st.ManualReview {
 		t.Fatalf("state %s", st.State)
 	}
 	if len(st.Signals) != 1 || !st.Signals[0].Accepted || st.Signals[0].Signal != contracts.SignalApprove {
@@ -309,7 +310,7 @@ func TestManualReviewExpiresAndCancels(t *testing.T) {
 	in := orderInput("expired")
 	in.ManualReview = true
 	st, types := w.run(in)
-	if st.State != contracts.StateCancelled || !strings.Contains(st.FailureReason, "manual review not approved within 1h0m0s") {
+	if st.State != domain.StateCancelled || !strings.Contains(st.FailureReason, "manual review not approved within 1h0m0s") {
 		t.Fatalf("state %s reason %q", st.State, st.FailureReason)
 	}
 	if hasAll(types, contracts.EventApproved) || st.Payment.Status != PaymentStatusPending {
@@ -322,7 +323,7 @@ func TestDispatchFailedThenRetriedToSuccess(t *testing.T) {
 	in := orderInput("dispatch-retry")
 	in.Address.ZipCode = zipFailOnce
 	st, types := w.run(in)
-	if st.State != contracts.StateShipped || st.Shipping.Attempt != 2 || st.Shipping.WorkflowID != contracts.ShippingWorkflowID(in.OrderID, 2) {
+	if st.State != domain.StateShipped || st.Shipping.Attempt != 2 || st.Shipping.WorkflowID != contracts.ShippingWorkflowID(in.OrderID, 2) {
 		t.Fatalf("state %s shipping %+v", st.State, st.Shipping)
 	}
 	started := 0
@@ -331,7 +332,7 @@ func TestDispatchFailedThenRetriedToSuccess(t *testing.T) {
 			started++
 		}
 	}
-	if started != 2 || !hasAll(types, contracts.EventDispatchFailed) || st.Attempts[contracts.StepDispatchCarrier] < 2 {
+	if started != 2 || !hasAll(types, contracts.EventDispatchFailed) || st.Attempts[domain.StepDispatchCarrier] < 2 {
 		t.Fatalf("events %v attempts %v", types, st.Attempts)
 	}
 }
@@ -341,7 +342,7 @@ func TestDispatchFailuresExhaustedFailAndRefund(t *testing.T) {
 	in := orderInput("dispatch-dead")
 	in.Address.ZipCode = zipFailAlways
 	st, types := w.run(in)
-	if st.State != contracts.StateFailed || st.Payment.Status != PaymentStatusRefunded || !strings.Contains(st.FailureReason, "dispatch failed") {
+	if st.State != domain.StateFailed || st.Payment.Status != PaymentStatusRefunded || !strings.Contains(st.FailureReason, "dispatch failed") {
 		t.Fatalf("state %s payment %s reason %q", st.State, st.Payment.Status, st.FailureReason)
 	}
 	if !hasAll(types, contracts.EventDispatchFailed, contracts.EventPaymentRefunded, contracts.EventFailed) {
@@ -362,7 +363,7 @@ func TestReusedPaymentIDFailsOrderWithoutRefund(t *testing.T) {
 	in := orderInput("second-owner")
 	in.PaymentID = "pay-shared"
 	st, _ := w.run(in)
-	if st.State != contracts.StateFailed || !strings.Contains(st.FailureReason, "another order") {
+	if st.State != domain.StateFailed || !strings.Contains(st.FailureReason, "another order") {
 		t.Fatalf("state %s reason %q", st.State, st.FailureReason)
 	}
 	if owner, status, _, _ := w.infra.payment(t, "pay-shared"); owner != other.OrderID || status != "charged" {
@@ -376,7 +377,7 @@ func TestTemporalCancelRequestCancelsLikeTheSignal(t *testing.T) {
 	in.ManualReview = true
 	w.env.RegisterDelayedCallback(w.env.CancelWorkflow, time.Minute)
 	st, types := w.run(in)
-	if st.State != contracts.StateCancelled || st.FailureReason != "cancelled: cancellation requested through Temporal" {
+	if st.State != domain.StateCancelled || st.FailureReason != "cancelled: cancellation requested through Temporal" {
 		t.Fatalf("state %s reason %q", st.State, st.FailureReason)
 	}
 	if types[len(types)-1] != contracts.EventCancelled {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // Order paths the generator knows, covering every terminal state.
@@ -29,22 +30,22 @@ type orderBuilder struct {
 }
 
 func newOrder(orderID string, start time.Time, manual bool) *orderBuilder {
-	items := []contracts.Item{{SKU: "SKU-" + orderID[:min(6, len(orderID))], Quantity: 2, PriceCents: 1250}, {SKU: "SKU-MUG", Quantity: 1, PriceCents: 899}}
+	items := []domain.Item{{SKU: "SKU-" + orderID[:min(6, len(orderID))], Quantity: 2, PriceCents: 1250}, {SKU: "SKU-MUG", Quantity: 1, PriceCents: 899}}
 	start = start.UTC().Truncate(time.Microsecond)
 	return &orderBuilder{now: start, st: contracts.OrderStatus{
 		OrderID:      orderID,
 		WorkflowID:   contracts.OrderWorkflowID(orderID),
-		Attempts:     map[contracts.Step]int{},
+		Attempts:     map[domain.Step]int{},
 		RecentErrors: []contracts.StepError{},
 		Items:        items,
-		Address:      contracts.Address{Street: "12 Elm St", City: "Portland", State: "OR", ZipCode: "97201"},
+		Address:      domain.Address{Street: "12 Elm St", City: "Portland", State: "OR", ZipCode: "97201"},
 		ManualReview: manual,
-		Payment:      contracts.PaymentInfo{PaymentID: "pay-" + orderID, AmountCents: contracts.TotalCents(items), Status: "pending"},
+		Payment:      contracts.PaymentInfo{PaymentID: "pay-" + orderID, AmountCents: domain.TotalCents(items), Status: "pending"},
 		AcceptedAt:   start,
 	}}
 }
 
-func (o *orderBuilder) emit(t contracts.EventType, state contracts.OrderState, step contracts.Step, data any) {
+func (o *orderBuilder) emit(t contracts.EventType, state domain.OrderState, step domain.Step, data any) {
 	o.now = o.now.Add(137 * time.Millisecond)
 	o.st.State, o.st.Step, o.st.UpdatedAt = state, step, o.now
 	o.st.Attempts[step]++
@@ -67,42 +68,42 @@ func (o *orderBuilder) emit(t contracts.EventType, state contracts.OrderState, s
 	})
 }
 
-func (o *orderBuilder) fail(step contracts.Step, msg string) {
+func (o *orderBuilder) fail(step domain.Step, msg string) {
 	o.st.RecentErrors = append(o.st.RecentErrors, contracts.StepError{Step: step, Attempt: o.st.Attempts[step] + 1, Error: msg, At: o.now})
 	o.st.Attempts[step]++
 }
 
 func (o *orderBuilder) charge() {
-	o.fail(contracts.StepChargePayment, "injected failure")
+	o.fail(domain.StepChargePayment, "injected failure")
 	at := o.now
 	o.st.Payment.Status, o.st.Payment.ChargedAt = "charged", &at
-	o.emit(contracts.EventPaymentCharged, contracts.StatePaid, contracts.StepChargePayment, map[string]any{"amount_cents": o.st.Payment.AmountCents})
+	o.emit(contracts.EventPaymentCharged, domain.StatePaid, domain.StepChargePayment, map[string]any{"amount_cents": o.st.Payment.AmountCents})
 }
 
 func (o *orderBuilder) ship(attempt int) {
 	o.st.Shipping = &contracts.ShippingInfo{Attempt: attempt, WorkflowID: contracts.ShippingWorkflowID(o.st.OrderID, attempt)}
-	o.emit(contracts.EventShippingStarted, contracts.StateShipping, contracts.StepPreparePackage, map[string]any{"attempt": attempt})
+	o.emit(contracts.EventShippingStarted, domain.StateShipping, domain.StepPreparePackage, map[string]any{"attempt": attempt})
 	at := o.now
 	o.st.Shipping.PreparedAt = &at
-	o.emit(contracts.EventPackagePrepared, contracts.StateShipping, contracts.StepPreparePackage, nil)
+	o.emit(contracts.EventPackagePrepared, domain.StateShipping, domain.StepPreparePackage, nil)
 }
 
 // orderEvents returns the full event sequence of one order on path.
 func orderEvents(orderID, path string, start time.Time) []contracts.Event {
 	o := newOrder(orderID, start, path == pathManualRetried)
-	o.emit(contracts.EventReceived, contracts.StateReceived, contracts.StepReceive, nil)
+	o.emit(contracts.EventReceived, domain.StateReceived, domain.StepReceive, nil)
 	if path == pathValidationFailed {
-		o.st.Items = []contracts.Item{}
+		o.st.Items = []domain.Item{}
 		o.st.FailureReason = "items: must contain at least one item"
-		o.emit(contracts.EventValidationFailed, contracts.StateFailed, contracts.StepValidate, map[string]any{"reason": o.st.FailureReason})
+		o.emit(contracts.EventValidationFailed, domain.StateFailed, domain.StepValidate, map[string]any{"reason": o.st.FailureReason})
 		return o.events
 	}
-	o.emit(contracts.EventValidated, contracts.StateValidated, contracts.StepValidate, nil)
+	o.emit(contracts.EventValidated, domain.StateValidated, domain.StepValidate, nil)
 	if path == pathManualRetried {
-		o.emit(contracts.EventAwaitingApproval, contracts.StateAwaitingApproval, contracts.StepManualReview, nil)
+		o.emit(contracts.EventAwaitingApproval, domain.StateAwaitingApproval, domain.StepManualReview, nil)
 	}
 	o.st.Signals = append(o.st.Signals, contracts.SignalRecord{Signal: contracts.SignalApprove, Accepted: true, At: o.now})
-	o.emit(contracts.EventApproved, contracts.StateApproved, contracts.StepManualReview, nil)
+	o.emit(contracts.EventApproved, domain.StateApproved, domain.StepManualReview, nil)
 	o.charge()
 	switch path {
 	case pathCancelled:
@@ -110,17 +111,17 @@ func orderEvents(orderID, path string, start time.Time) []contracts.Event {
 		o.st.Signals = append(o.st.Signals, contracts.SignalRecord{Signal: contracts.SignalCancel, Accepted: true, At: o.now})
 		at := o.now
 		o.st.Payment.Status, o.st.Payment.RefundedAt = "refunded", &at
-		o.emit(contracts.EventPaymentRefunded, contracts.StateShipping, contracts.StepRefundPayment, nil)
+		o.emit(contracts.EventPaymentRefunded, domain.StateShipping, domain.StepRefundPayment, nil)
 		o.st.FailureReason = "cancelled by customer"
-		o.emit(contracts.EventCancelled, contracts.StateCancelled, contracts.StepRefundPayment, map[string]any{"reason": "customer request"})
+		o.emit(contracts.EventCancelled, domain.StateCancelled, domain.StepRefundPayment, map[string]any{"reason": "customer request"})
 		return o.events
 	case pathManualRetried:
-		o.st.Address = contracts.Address{Street: "99 Oak Ave", City: "Salem", State: "OR", ZipCode: "97301"}
+		o.st.Address = domain.Address{Street: "99 Oak Ave", City: "Salem", State: "OR", ZipCode: "97301"}
 		o.st.Signals = append(o.st.Signals, contracts.SignalRecord{Signal: contracts.SignalUpdateAddress, Accepted: true, At: o.now})
-		o.emit(contracts.EventAddressUpdated, contracts.StatePaid, contracts.StepChargePayment, map[string]any{"address": o.st.Address})
+		o.emit(contracts.EventAddressUpdated, domain.StatePaid, domain.StepChargePayment, map[string]any{"address": o.st.Address})
 		o.ship(1)
 		o.st.Shipping.LastFailure = "carrier unavailable"
-		o.emit(contracts.EventDispatchFailed, contracts.StateShipping, contracts.StepDispatchCarrier, map[string]any{"attempt": 1, "reason": "carrier unavailable"})
+		o.emit(contracts.EventDispatchFailed, domain.StateShipping, domain.StepDispatchCarrier, map[string]any{"attempt": 1, "reason": "carrier unavailable"})
 		o.ship(2)
 	default:
 		o.ship(1)
@@ -128,12 +129,12 @@ func orderEvents(orderID, path string, start time.Time) []contracts.Event {
 	at := o.now
 	o.st.Shipping.DispatchedAt, o.st.Shipping.Carrier = &at, "UPS"
 	o.st.Shipping.TrackingNumber = fmt.Sprintf("1Z%s", orderID)
-	o.emit(contracts.EventDispatched, contracts.StateDispatched, contracts.StepDispatchCarrier, map[string]any{"tracking_number": o.st.Shipping.TrackingNumber})
+	o.emit(contracts.EventDispatched, domain.StateDispatched, domain.StepDispatchCarrier, map[string]any{"tracking_number": o.st.Shipping.TrackingNumber})
 	if path == pathManualRetried {
 		o.st.Signals = append(o.st.Signals, contracts.SignalRecord{Signal: contracts.SignalCancel, Accepted: false, Reason: "already dispatched", At: o.now})
-		o.emit(contracts.EventSignalRejected, contracts.StateDispatched, contracts.StepDispatchCarrier, map[string]any{"signal": "cancel", "reason": "already dispatched"})
+		o.emit(contracts.EventSignalRejected, domain.StateDispatched, domain.StepDispatchCarrier, map[string]any{"signal": "cancel", "reason": "already dispatched"})
 	}
-	o.emit(contracts.EventShipped, contracts.StateShipped, contracts.StepMarkShipped, nil)
+	o.emit(contracts.EventShipped, domain.StateShipped, domain.StepMarkShipped, nil)
 	return o.events
 }
 

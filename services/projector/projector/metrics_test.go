@@ -10,6 +10,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // Order outcomes are counted once, from the event that made the order
@@ -18,20 +19,20 @@ func TestOrderOutcomeMetrics(t *testing.T) {
 	m := newMetrics(prometheus.NewRegistry())
 	accepted := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	done := accepted.Add(4 * time.Second)
-	ev := func(typ contracts.EventType, state contracts.OrderState, manual bool) app.Event {
+	ev := func(typ contracts.EventType, state domain.OrderState, manual bool) app.Event {
 		o := contracts.OrderStatus{State: state, AcceptedAt: accepted, ManualReview: manual,
-			Attempts: map[contracts.Step]int{contracts.StepChargePayment: 3}}
+			Attempts: map[domain.Step]int{domain.StepChargePayment: 3}}
 		if state.Terminal() {
 			o.CompletedAt = &done
 		}
 		return app.Event{Event: contracts.Event{Type: typ, Order: o}}
 	}
 	for _, e := range []app.Event{
-		ev(contracts.EventPaymentCharged, contracts.StatePaid, false),
-		ev(contracts.EventShipped, contracts.StateShipped, false),
-		ev(contracts.EventSignalRejected, contracts.StateShipped, false), // a late cancel: not a second finish
-		ev(contracts.EventPaymentRefunded, contracts.StateCancelled, true),
-		ev(contracts.EventCancelled, contracts.StateCancelled, true),
+		ev(contracts.EventPaymentCharged, domain.StatePaid, false),
+		ev(contracts.EventShipped, domain.StateShipped, false),
+		ev(contracts.EventSignalRejected, domain.StateShipped, false), // a late cancel: not a second finish
+		ev(contracts.EventPaymentRefunded, domain.StateCancelled, true),
+		ev(contracts.EventCancelled, domain.StateCancelled, true),
 	} {
 		m.observe(e)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/shipping-worker/shipment/activityio"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/logging"
 	stepx "github.com/orderflow/orderflow/shared/step"
@@ -47,7 +48,7 @@ type Activities struct {
 	Log     *slog.Logger
 }
 
-func (a *Activities) inject(ctx context.Context, step contracts.Step, in StepInput) error {
+func (a *Activities) inject(ctx context.Context, step domain.Step, in StepInput) error {
 	attempt := in.Attempt
 	if attempt == 0 {
 		attempt = stepx.Attempt(ctx)
@@ -62,7 +63,7 @@ func (a *Activities) inject(ctx context.Context, step contracts.Step, in StepInp
 
 // PreparePackage picks and packs the items.
 func (a *Activities) PreparePackage(ctx context.Context, in StepInput) (StepResult, error) {
-	if err := a.inject(ctx, contracts.StepPreparePackage, in); err != nil {
+	if err := a.inject(ctx, domain.StepPreparePackage, in); err != nil {
 		return StepResult{}, err
 	}
 	return StepResult{Attempt: stepx.Attempt(ctx)}, nil
@@ -73,7 +74,7 @@ func (a *Activities) PreparePackage(ctx context.Context, in StepInput) (StepResu
 // order's idempotency key, the same in every attempt and shipping attempt,
 // so an order never ships a second parcel.
 func (a *Activities) DispatchCarrier(ctx context.Context, in StepInput) (Dispatch, error) {
-	if err := a.inject(ctx, contracts.StepDispatchCarrier, in); err != nil {
+	if err := a.inject(ctx, domain.StepDispatchCarrier, in); err != nil {
 		return Dispatch{}, err
 	}
 	d, err := a.Carrier.Dispatch(ctx, Shipment{
@@ -92,7 +93,7 @@ func (a *Activities) DispatchCarrier(ctx context.Context, in StepInput) (Dispatc
 
 // MarkShipped records that the carrier has the package.
 func (a *Activities) MarkShipped(ctx context.Context, in StepInput) (StepResult, error) {
-	if err := a.inject(ctx, contracts.StepMarkShipped, in); err != nil {
+	if err := a.inject(ctx, domain.StepMarkShipped, in); err != nil {
 		return StepResult{}, err
 	}
 	return StepResult{Attempt: stepx.Attempt(ctx)}, nil

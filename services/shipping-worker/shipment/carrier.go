@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // Shipment is what is handed to a carrier.
@@ -23,8 +23,8 @@ type Shipment struct {
 	// ShippingAttempt is informational: the key, not the attempt, names
 	// the parcel.
 	ShippingAttempt int
-	Address         contracts.Address
-	Items           []contracts.Item
+	Address         domain.Address
+	Items           []domain.Item
 }
 
 // Carrier hands a package to a carrier. It is the worker's only outside

@@ -10,6 +10,7 @@ import (
 
 	v0 "github.com/orderflow/orderflow/services/shipping-worker/shipment/v0"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/logging"
 	stepx "github.com/orderflow/orderflow/shared/step"
 )
@@ -72,7 +73,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 	s := &shipping{
 		ctx:  ctx,
 		in:   in,
-		rep:  contracts.ShippingReport{Attempt: in.Attempt, Address: in.Address, Attempts: map[contracts.Step]int{}},
+		rep:  contracts.ShippingReport{Attempt: in.Attempt, Address: in.Address, Attempts: map[domain.Step]int{}},
 		log:  log.With(workflow.GetLogger(ctx), logging.KeyOrderID, in.OrderID, logging.KeyWorkflowID, info.WorkflowExecution.ID),
 		seen: map[string]bool{},
 	}
@@ -91,7 +92,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 
 	// Mark shipped: past the point of no return, nothing stops it.
 	var res StepResult
-	if err := s.run(contracts.StepMarkShipped, 0, acts.MarkShipped, nil, &res, &res.Attempt); err != nil {
+	if err := s.run(domain.StepMarkShipped, 0, acts.MarkShipped, nil, &res, &res.Attempt); err != nil {
 		return s.rep, err
 	}
 	now := workflow.Now(ctx)
@@ -105,7 +106,7 @@ func (s *shipping) prepareAndDispatch() (rep contracts.ShippingReport, done bool
 	ctx := s.ctx
 	// Prepare: a cancel or address change is accepted at once.
 	var res StepResult
-	if err := s.run(contracts.StepPreparePackage, 0, acts.PreparePackage, func() bool { return s.cancelled }, &res, &res.Attempt); err != nil {
+	if err := s.run(domain.StepPreparePackage, 0, acts.PreparePackage, func() bool { return s.cancelled }, &res, &res.Attempt); err != nil {
 		if errors.Is(err, stepx.ErrCancelled) {
 			rep, err := s.finish(ctx, contracts.ShippingCancelled, "cancelled before the package was prepared")
 			return rep, true, err
@@ -128,7 +129,7 @@ func (s *shipping) prepareAndDispatch() (rep contracts.ShippingReport, done bool
 	for {
 		s.dispatching = true
 		var d Dispatch
-		err := s.run(contracts.StepDispatchCarrier, s.in.MaxDispatchAttempts, acts.DispatchCarrier,
+		err := s.run(domain.StepDispatchCarrier, s.in.MaxDispatchAttempts, acts.DispatchCarrier,
 			func() bool { return len(s.pending) > 0 }, &d, &d.Attempt)
 		s.dispatching = false
 		switch {
@@ -161,7 +162,7 @@ func (s *shipping) prepareAndDispatch() (rep contracts.ShippingReport, done bool
 				return rep, true, err
 			}
 			reason := stepx.Message(err)
-			s.log.Warn("dispatch failed for good", logging.KeyStep, contracts.StepDispatchCarrier, logging.Err(err))
+			s.log.Warn("dispatch failed for good", logging.KeyStep, domain.StepDispatchCarrier, logging.Err(err))
 			f := workflow.SignalExternalWorkflow(ctx, s.in.ParentWorkflowID, "", contracts.SignalDispatchFailed,
 				contracts.DispatchFailedPayload{Attempt: s.in.Attempt, Reason: reason})
 			if err := f.Get(ctx, nil); err != nil {
@@ -175,7 +176,7 @@ func (s *shipping) prepareAndDispatch() (rep contracts.ShippingReport, done bool
 
 // run executes one step; attempt points into result at the attempt number
 // the activity returns.
-func (s *shipping) run(name contracts.Step, maxAttempts int, activity any, cancel func() bool, result any, attempt *int) error {
+func (s *shipping) run(name domain.Step, maxAttempts int, activity any, cancel func() bool, result any, attempt *int) error {
 	arg := func(round int) any {
 		return StepInput{OrderID: s.in.OrderID, ShippingAttempt: s.in.Attempt, Address: s.rep.Address, Items: s.in.Items, Round: round}
 	}
@@ -202,7 +203,7 @@ func (s *shipping) run(name contracts.Step, maxAttempts int, activity any, cance
 	return err
 }
 
-func (s *shipping) recordError(name contracts.Step, msg string) {
+func (s *shipping) recordError(name domain.Step, msg string) {
 	s.rep.Errors = contracts.AppendRecentErrors(s.rep.Errors,
 		contracts.StepError{Step: name, Attempt: s.rep.Attempts[name], Error: msg, At: workflow.Now(s.ctx)})
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults"
 	"github.com/orderflow/orderflow/shared/logging"
 )
@@ -30,7 +31,7 @@ var testFaults = faults.Config{FailRate: 0.5, Seed: 99}
 type recordingCarrier struct {
 	refuseZip string
 	mu        sync.Mutex
-	calls     []contracts.Address
+	calls     []domain.Address
 	refusals  int
 	MemoryCarrier
 }
@@ -93,11 +94,11 @@ func newChildTest(t *testing.T) *childTest {
 	return c
 }
 
-func (c *childTest) run(addr contracts.Address) contracts.ShippingReport {
+func (c *childTest) run(addr domain.Address) contracts.ShippingReport {
 	c.t.Helper()
 	c.env.ExecuteWorkflow(contracts.WorkflowShipping, contracts.ShippingInput{
 		OrderID: "o1", ParentWorkflowID: "parent-wf", Attempt: 1, Address: addr,
-		Items: []contracts.Item{{SKU: "A", Quantity: 1, PriceCents: 1}}, StepTimeout: 50 * time.Millisecond, MaxDispatchAttempts: 5,
+		Items: []domain.Item{{SKU: "A", Quantity: 1, PriceCents: 1}}, StepTimeout: 50 * time.Millisecond, MaxDispatchAttempts: 5,
 	})
 	if err := c.env.GetWorkflowError(); err != nil {
 		c.t.Fatal(err)
@@ -119,9 +120,9 @@ func (c *childTest) signal(name string, p contracts.SignalPayload) func() {
 }
 
 var (
-	home     = contracts.Address{Street: "1 A St", City: "X", State: "CA", ZipCode: "94000"}
-	refused  = contracts.Address{Street: "9 Z St", City: "X", State: "CA", ZipCode: "99999"}
-	newPlace = contracts.Address{Street: "2 B St", City: "Y", State: "CA", ZipCode: "94111"}
+	home     = domain.Address{Street: "1 A St", City: "X", State: "CA", ZipCode: "94000"}
+	refused  = domain.Address{Street: "9 Z St", City: "X", State: "CA", ZipCode: "99999"}
+	newPlace = domain.Address{Street: "2 B St", City: "Y", State: "CA", ZipCode: "94111"}
 )
 
 func TestShipsAndReportsEachTransition(t *testing.T) {
@@ -133,7 +134,7 @@ func TestShipsAndReportsEachTransition(t *testing.T) {
 	if len(c.reports) != 2 || c.reports[0].PreparedAt == nil || c.reports[0].DispatchedAt != nil || c.reports[1].DispatchedAt == nil {
 		t.Fatalf("want a prepared then a dispatched report, got %+v", c.reports)
 	}
-	if rep.Attempts[contracts.StepPreparePackage] < 1 || rep.Attempts[contracts.StepDispatchCarrier] < 1 || rep.Attempts[contracts.StepMarkShipped] < 1 {
+	if rep.Attempts[domain.StepPreparePackage] < 1 || rep.Attempts[domain.StepDispatchCarrier] < 1 || rep.Attempts[domain.StepMarkShipped] < 1 {
 		t.Fatalf("attempts %v", rep.Attempts)
 	}
 }
@@ -201,7 +202,7 @@ func TestResumedAfterDispatchOnlyMarksShipped(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	c.env.ExecuteWorkflow(contracts.WorkflowShipping, contracts.ShippingInput{
 		OrderID: "o1", ParentWorkflowID: "parent-wf", Attempt: 2, Address: home,
-		Items: []contracts.Item{{SKU: "A", Quantity: 1, PriceCents: 1}}, StepTimeout: 50 * time.Millisecond, MaxDispatchAttempts: 5,
+		Items: []domain.Item{{SKU: "A", Quantity: 1, PriceCents: 1}}, StepTimeout: 50 * time.Millisecond, MaxDispatchAttempts: 5,
 		Dispatched: &contracts.Parcel{Carrier: "SimPost", TrackingNumber: "SP1", DispatchedAt: at},
 	})
 	var rep contracts.ShippingReport
@@ -211,7 +212,7 @@ func TestResumedAfterDispatchOnlyMarksShipped(t *testing.T) {
 	if rep.Outcome != contracts.ShippingShipped || rep.TrackingNumber != "SP1" || rep.DispatchedAt == nil || !rep.DispatchedAt.Equal(at) {
 		t.Fatalf("report %+v", rep)
 	}
-	if len(c.carrier.calls) != 0 || rep.Attempts[contracts.StepDispatchCarrier] != 0 || rep.Attempts[contracts.StepMarkShipped] < 1 {
+	if len(c.carrier.calls) != 0 || rep.Attempts[domain.StepDispatchCarrier] != 0 || rep.Attempts[domain.StepMarkShipped] < 1 {
 		t.Fatalf("carrier calls %d attempts %v", len(c.carrier.calls), rep.Attempts)
 	}
 }

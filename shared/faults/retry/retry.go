@@ -20,7 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/logging"
 )
 
@@ -32,7 +32,7 @@ var ErrExhausted = errors.New("step attempts exhausted")
 
 // Step describes one business step.
 type Step struct {
-	Name contracts.Step
+	Name domain.Step
 	// Timeout bounds one attempt (StartToClose of its local activity): a
 	// hanging attempt costs exactly this long.
 	Timeout time.Duration

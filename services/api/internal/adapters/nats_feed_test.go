@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -20,7 +21,7 @@ func publishEvents(t *testing.T, ctx context.Context, f *Feed, orderID string, n
 	for seq := int64(1); seq <= int64(n); seq++ {
 		msg, err := natsx.EventMsg(contracts.Event{ID: contracts.EventID(orderID, seq), SchemaVersion: contracts.EventSchemaVersion,
 			Type: contracts.EventReceived, OrderID: orderID, Seq: seq, Time: time.Now().UTC(),
-			Order: contracts.OrderStatus{OrderID: orderID, State: contracts.StateReceived}})
+			Order: contracts.OrderStatus{OrderID: orderID, State: domain.StateReceived}})
 		if err != nil {
 			t.Fatal(err)
 		}

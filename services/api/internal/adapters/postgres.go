@@ -13,6 +13,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // Store implements app.Store on a pgx pool.
@@ -82,7 +83,7 @@ func (s *Store) Order(ctx context.Context, orderID, owner string) (app.OrderReco
 	if err != nil {
 		return r, notFound(err)
 	}
-	r.State, r.Step, r.LastEventType = contracts.OrderState(state), contracts.Step(step), contracts.EventType(lastType)
+	r.State, r.Step, r.LastEventType = domain.OrderState(state), domain.Step(step), contracts.EventType(lastType)
 	if err := json.Unmarshal(items, &r.Items); err != nil {
 		return r, fmt.Errorf("decode items of %s: %w", orderID, err)
 	}
@@ -117,7 +118,7 @@ func (s *Store) Events(ctx context.Context, orderID, owner string) ([]app.EventR
 		if err := row.Scan(&e.EventID, &e.Seq, &typ, &e.OccurredAt, &state, &step, &data, &e.ProjectedAt); err != nil {
 			return e, err
 		}
-		e.Type, e.State, e.Step = contracts.EventType(typ), contracts.OrderState(state), contracts.Step(step)
+		e.Type, e.State, e.Step = contracts.EventType(typ), domain.OrderState(state), domain.Step(step)
 		if err := json.Unmarshal(data, &e.Data); err != nil {
 			return e, fmt.Errorf("decode data of %s: %w", e.EventID, err)
 		}
@@ -180,7 +181,7 @@ func (s *Store) List(ctx context.Context, f app.ListFilter) (app.Page, error) {
 		)
 		err := row.Scan(&o.OrderID, &state, &step, &o.Terminal, &o.PaymentID, &o.PaymentStatus, &o.AmountCents,
 			&o.TrackingNumber, &o.AcceptedAt, &o.UpdatedAt, &o.CompletedAt)
-		o.State, o.Step = contracts.OrderState(state), contracts.Step(step)
+		o.State, o.Step = domain.OrderState(state), domain.Step(step)
 		return o, err
 	})
 	if err != nil {

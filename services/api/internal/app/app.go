@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // ErrNotFound means neither the live workflow nor the projection knows the
@@ -84,15 +85,15 @@ type Payment struct {
 type OrderRecord struct {
 	OrderID       string                   `json:"order_id"`
 	WorkflowID    string                   `json:"workflow_id"`
-	State         contracts.OrderState     `json:"state"`
-	Step          contracts.Step           `json:"step"`
+	State         domain.OrderState        `json:"state"`
+	Step          domain.Step              `json:"step"`
 	Terminal      bool                     `json:"terminal"`
 	ManualReview  bool                     `json:"manual_review"`
-	Items         []contracts.Item         `json:"items"`
-	Address       contracts.Address        `json:"address"`
+	Items         []domain.Item            `json:"items"`
+	Address       domain.Address           `json:"address"`
 	Payment       Payment                  `json:"payment"`
 	Shipping      *contracts.ShippingInfo  `json:"shipping,omitempty"`
-	Attempts      map[contracts.Step]int   `json:"attempts,omitempty"`
+	Attempts      map[domain.Step]int      `json:"attempts,omitempty"`
 	RecentErrors  []contracts.StepError    `json:"recent_errors,omitempty"`
 	Signals       []contracts.SignalRecord `json:"signals,omitempty"`
 	FailureReason string                   `json:"failure_reason,omitempty"`
@@ -105,29 +106,29 @@ type OrderRecord struct {
 
 // EventRecord is one entry of an order's audit log.
 type EventRecord struct {
-	EventID     string               `json:"event_id"`
-	Seq         int64                `json:"seq"`
-	Type        contracts.EventType  `json:"type"`
-	OccurredAt  time.Time            `json:"occurred_at"`
-	State       contracts.OrderState `json:"state"`
-	Step        contracts.Step       `json:"step"`
-	Data        map[string]any       `json:"data"`
-	ProjectedAt time.Time            `json:"projected_at"`
+	EventID     string              `json:"event_id"`
+	Seq         int64               `json:"seq"`
+	Type        contracts.EventType `json:"type"`
+	OccurredAt  time.Time           `json:"occurred_at"`
+	State       domain.OrderState   `json:"state"`
+	Step        domain.Step         `json:"step"`
+	Data        map[string]any      `json:"data"`
+	ProjectedAt time.Time           `json:"projected_at"`
 }
 
 // OrderSummary is one entry of the order list.
 type OrderSummary struct {
-	OrderID        string               `json:"order_id"`
-	State          contracts.OrderState `json:"state"`
-	Step           contracts.Step       `json:"step"`
-	Terminal       bool                 `json:"terminal"`
-	PaymentID      string               `json:"payment_id"`
-	PaymentStatus  string               `json:"payment_status"`
-	AmountCents    int64                `json:"amount_cents"`
-	TrackingNumber string               `json:"tracking_number,omitempty"`
-	AcceptedAt     time.Time            `json:"accepted_at"`
-	UpdatedAt      time.Time            `json:"updated_at"`
-	CompletedAt    *time.Time           `json:"completed_at,omitempty"`
+	OrderID        string            `json:"order_id"`
+	State          domain.OrderState `json:"state"`
+	Step           domain.Step       `json:"step"`
+	Terminal       bool              `json:"terminal"`
+	PaymentID      string            `json:"payment_id"`
+	PaymentStatus  string            `json:"payment_status"`
+	AmountCents    int64             `json:"amount_cents"`
+	TrackingNumber string            `json:"tracking_number,omitempty"`
+	AcceptedAt     time.Time         `json:"accepted_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+	CompletedAt    *time.Time        `json:"completed_at,omitempty"`
 }
 
 // Cursor is a position in the list order (accepted_at DESC, order_id DESC):
@@ -139,8 +140,8 @@ type Cursor struct {
 
 // ListFilter selects a page of orders.
 type ListFilter struct {
-	Owner string               // empty: every owner (the API without keys)
-	State contracts.OrderState // empty: every state
+	Owner string            // empty: every owner (the API without keys)
+	State domain.OrderState // empty: every state
 	Limit int
 	After *Cursor
 }

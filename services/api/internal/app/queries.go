@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/logging"
 )
 
@@ -154,20 +155,20 @@ const MaxListLimit = 200
 // List returns one page of orders, newest first.
 func (q *Queries) List(ctx context.Context, f ListFilter) (Page, error) {
 	if f.State != "" && !slices.Contains(States, f.State) {
-		return Page{}, &contracts.FieldError{Field: "status", Reason: fmt.Sprintf("%q is not an order state", f.State)}
+		return Page{}, &domain.FieldError{Field: "status", Reason: fmt.Sprintf("%q is not an order state", f.State)}
 	}
 	if f.Limit < 1 || f.Limit > MaxListLimit {
-		return Page{}, &contracts.FieldError{Field: "limit", Reason: fmt.Sprintf("must be between 1 and %d", MaxListLimit)}
+		return Page{}, &domain.FieldError{Field: "limit", Reason: fmt.Sprintf("must be between 1 and %d", MaxListLimit)}
 	}
 	p, err := q.store.List(ctx, f)
 	return p, storeErr("list orders", err)
 }
 
 // States lists every order state, for validation and documentation.
-var States = []contracts.OrderState{
-	contracts.StateReceived, contracts.StateValidated, contracts.StateAwaitingApproval,
-	contracts.StateApproved, contracts.StatePaid, contracts.StateShipping,
-	contracts.StateDispatched, contracts.StateShipped, contracts.StateCancelled, contracts.StateFailed,
+var States = []domain.OrderState{
+	domain.StateReceived, domain.StateValidated, domain.StateAwaitingApproval,
+	domain.StateApproved, domain.StatePaid, domain.StateShipping,
+	domain.StateDispatched, domain.StateShipped, domain.StateCancelled, domain.StateFailed,
 }
 
 func storeErr(what string, err error) error {

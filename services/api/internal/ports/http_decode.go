@@ -17,16 +17,17 @@ import (
 
 	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // startBody is the body of POST /orders/{id}/start. Items is a pointer so
 // an absent list (the seed's minimal request, defaults apply) differs from
 // an explicit empty one (a client error).
 type startBody struct {
-	PaymentID    string             `json:"payment_id"`
-	Items        *[]contracts.Item  `json:"items"`
-	Address      *contracts.Address `json:"address"`
-	ManualReview bool               `json:"manual_review"`
+	PaymentID    string          `json:"payment_id"`
+	Items        *[]domain.Item  `json:"items"`
+	Address      *domain.Address `json:"address"`
+	ManualReview bool            `json:"manual_review"`
 }
 
 // cancelBody is the optional body of a cancel.
@@ -90,14 +91,14 @@ func jsonError(err error) error {
 		if typ.Field == "" {
 			return malformed("body", "body must be a JSON object")
 		}
-		return &contracts.FieldError{Field: typ.Field, Reason: "must be a JSON " + jsonKind(typ.Type.Kind().String())}
+		return &domain.FieldError{Field: typ.Field, Reason: "must be a JSON " + jsonKind(typ.Type.Kind().String())}
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		field, err := strconv.Unquote(name)
 		if err != nil || field == "" {
-			return &contracts.FieldError{Field: "body", Reason: "has an unknown field " + name}
+			return &domain.FieldError{Field: "body", Reason: "has an unknown field " + name}
 		}
-		return &contracts.FieldError{Field: field, Reason: "is not a known field"}
+		return &domain.FieldError{Field: field, Reason: "is not a known field"}
 	}
 	return malformed("body", "body is not valid JSON: "+err.Error())
 }
@@ -126,14 +127,14 @@ func buildStart(orderID, commandID string, contentType string, body []byte, now 
 	if err := decodeJSON(contentType, body, &b); err != nil {
 		return contracts.Command{}, err
 	}
-	items := contracts.DefaultItems()
+	items := domain.DefaultItems()
 	if b.Items != nil {
 		items = *b.Items
-		if err := contracts.ValidateItems(items); err != nil {
+		if err := domain.ValidateItems(items); err != nil {
 			return contracts.Command{}, err
 		}
 	}
-	addr := contracts.DefaultAddress()
+	addr := domain.DefaultAddress()
 	if b.Address != nil {
 		addr = *b.Address
 	}
@@ -157,9 +158,9 @@ func buildSignal(kind contracts.CommandKind, orderID, commandID, contentType str
 		cmd.Reason = strings.TrimSpace(b.Reason)
 	case contracts.CommandUpdateAddress:
 		if len(bytes.TrimSpace(body)) == 0 {
-			return cmd, &contracts.FieldError{Field: "body", Reason: "is required: street, city, state, zip_code"}
+			return cmd, &domain.FieldError{Field: "body", Reason: "is required: street, city, state, zip_code"}
 		}
-		var a contracts.Address
+		var a domain.Address
 		if err := decodeJSON(contentType, body, &a); err != nil {
 			return cmd, err
 		}
@@ -169,7 +170,7 @@ func buildSignal(kind contracts.CommandKind, orderID, commandID, contentType str
 			return cmd, err
 		}
 	default:
-		return cmd, &contracts.FieldError{Field: "kind", Reason: fmt.Sprintf("unknown command kind %q", kind)}
+		return cmd, &domain.FieldError{Field: "kind", Reason: fmt.Sprintf("unknown command kind %q", kind)}
 	}
 	return cmd, cmd.Validate()
 }
@@ -184,7 +185,7 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 // header and a Temporal signal payload.
 func validateIdempotencyKey(key string) error {
 	if !idempotencyKeyPattern.MatchString(key) {
-		return &contracts.FieldError{Field: HeaderIdempotencyKey,
+		return &domain.FieldError{Field: HeaderIdempotencyKey,
 			Reason: "must be 1 to 128 characters: letters, digits, '.', '_', ':' or '-'"}
 	}
 	return nil
@@ -226,7 +227,7 @@ func encodeCursor(c app.Cursor) string {
 }
 
 func decodeCursor(s string) (*app.Cursor, error) {
-	bad := &contracts.FieldError{Field: "cursor", Reason: "is not a cursor returned by this API"}
+	bad := &domain.FieldError{Field: "cursor", Reason: "is not a cursor returned by this API"}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return nil, bad

@@ -11,6 +11,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 var fixedNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -156,7 +157,7 @@ func TestProblemMapping(t *testing.T) {
 		status int
 		typ    string
 	}{
-		{&contracts.FieldError{Field: "x", Reason: "bad"}, 400, typeValidation},
+		{&domain.FieldError{Field: "x", Reason: "bad"}, 400, typeValidation},
 		{malformed("body", "x"), 400, typeMalformed},
 		{&app.RejectedError{Result: contracts.CommandResult{Reason: "late"}}, 409, typeRejected},
 		{errors.Join(errors.New("read"), app.ErrNotFound), 404, typeNotFound},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/api/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // ContentTypeProblem is the media type of every error body (RFC 9457).
@@ -78,7 +79,7 @@ func (e *notReadyError) Error() string { return "not ready" }
 // problemFor is the one place where errors become HTTP statuses.
 func problemFor(err error) Problem {
 	var (
-		fe  *contracts.FieldError
+		fe  *domain.FieldError
 		re  *requestError
 		rej *app.RejectedError
 		nr  *notReadyError

@@ -7,7 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/orderflow/orderflow/services/api/internal/app"
-	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // DefaultListLimit is the page size when the client gives none.
@@ -88,11 +88,11 @@ func (h *handlers) list(c *fiber.Ctx) error {
 // listFilter parses the list's query parameters; the application layer
 // checks their ranges.
 func listFilter(status, limit, cursor string) (app.ListFilter, error) {
-	f := app.ListFilter{State: contracts.OrderState(status), Limit: DefaultListLimit}
+	f := app.ListFilter{State: domain.OrderState(status), Limit: DefaultListLimit}
 	if limit != "" {
 		n, err := strconv.Atoi(limit)
 		if err != nil {
-			return f, &contracts.FieldError{Field: "limit", Reason: "must be an integer"}
+			return f, &domain.FieldError{Field: "limit", Reason: "must be an integer"}
 		}
 		f.Limit = n
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/logging"
 )
 
@@ -107,12 +108,12 @@ func (c *Commands) start(ctx context.Context, cmd contracts.Command, wfID string
 		Owner:        cmd.Owner,
 	}
 	if in.Items == nil {
-		in.Items = contracts.DefaultItems()
+		in.Items = domain.DefaultItems()
 	}
 	if cmd.Address != nil {
 		in.Address = *cmd.Address
 	} else {
-		in.Address = contracts.DefaultAddress()
+		in.Address = domain.DefaultAddress()
 	}
 	runID, err := c.wf.StartOrder(ctx, in)
 	switch {

@@ -4,14 +4,14 @@
 // workflow passed: they must be the very types the activities take.
 package activityio
 
-import "github.com/orderflow/orderflow/shared/contracts"
+import "github.com/orderflow/orderflow/shared/domain"
 
 // StepInput is the argument of the receive and validate steps. Attempt is
 // set by v0 only (its own attempt count); later versions use Temporal's.
 type StepInput struct {
-	OrderID string           `json:"order_id"`
-	Attempt int              `json:"attempt,omitempty"`
-	Items   []contracts.Item `json:"items"`
+	OrderID string        `json:"order_id"`
+	Attempt int           `json:"attempt,omitempty"`
+	Items   []domain.Item `json:"items"`
 	// Round is the step's round (a new one after its budget ran out).
 	Round int `json:"round,omitempty"`
 }

@@ -13,12 +13,13 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults/retry"
 	"github.com/orderflow/orderflow/shared/logging"
 )
 
 // shippingSteps are the child's steps, in order.
-var shippingSteps = []contracts.Step{contracts.StepPreparePackage, contracts.StepDispatchCarrier, contracts.StepMarkShipped}
+var shippingSteps = []domain.Step{domain.StepPreparePackage, domain.StepDispatchCarrier, domain.StepMarkShipped}
 
 // maxSignalRecords bounds OrderStatus.Signals so a client cannot grow the
 // status (and every event snapshot) without limit.
@@ -46,7 +47,7 @@ type order struct {
 
 	// shipping
 	child          *child
-	shipBase       map[contracts.Step]int
+	shipBase       map[domain.Step]int
 	reportSeq      int
 	errSeen        map[string]bool
 	forwarded      map[string]forwardedSignal
@@ -96,15 +97,15 @@ func OrderWorkflow(ctx workflow.Context, in contracts.OrderInput, settings Setti
 		st: contracts.OrderStatus{
 			OrderID:      in.OrderID,
 			WorkflowID:   info.WorkflowExecution.ID,
-			State:        contracts.StateReceived,
-			Step:         contracts.StepReceive,
-			Attempts:     map[contracts.Step]int{},
+			State:        domain.StateReceived,
+			Step:         domain.StepReceive,
+			Attempts:     map[domain.Step]int{},
 			RecentErrors: []contracts.StepError{},
 			Items:        in.Items,
 			Address:      in.Address,
 			ManualReview: in.ManualReview,
 			Payment: contracts.PaymentInfo{
-				PaymentID: in.PaymentID, AmountCents: contracts.TotalCents(in.Items), Status: PaymentStatusPending,
+				PaymentID: in.PaymentID, AmountCents: domain.TotalCents(in.Items), Status: PaymentStatusPending,
 			},
 			AcceptedAt: in.AcceptedAt,
 			UpdatedAt:  now,
@@ -143,13 +144,13 @@ func (o *order) run() error {
 	stepIn := func(attempt int) any { return StepInput{OrderID: o.in.OrderID, Attempt: attempt, Items: o.in.Items} }
 
 	// 1. Receive.
-	if err := o.step(contracts.StepReceive, "ReceiveOrder", stepIn, nil); err != nil {
+	if err := o.step(domain.StepReceive, "ReceiveOrder", stepIn, nil); err != nil {
 		return o.afterStepError(err)
 	}
-	o.transition(contracts.StateReceived, contracts.EventReceived, nil)
+	o.transition(domain.StateReceived, contracts.EventReceived, nil)
 
 	// 2. Validate: invalid items fail the order for good.
-	if err := o.step(contracts.StepValidate, "ValidateOrder", stepIn, nil); err != nil {
+	if err := o.step(domain.StepValidate, "ValidateOrder", stepIn, nil); err != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == ErrTypeInvalidOrder {
 			o.st.FailureReason = appErr.Message()
@@ -158,14 +159,14 @@ func (o *order) run() error {
 		}
 		return o.afterStepError(err)
 	}
-	o.transition(contracts.StateValidated, contracts.EventValidated, nil)
+	o.transition(domain.StateValidated, contracts.EventValidated, nil)
 	if o.cancel != nil {
 		return o.cancelOrder()
 	}
 
 	// 3. Manual review.
-	o.st.Step = contracts.StepManualReview
-	o.transition(contracts.StateAwaitingApproval, contracts.EventAwaitingApproval, nil)
+	o.st.Step = domain.StepManualReview
+	o.transition(domain.StateAwaitingApproval, contracts.EventAwaitingApproval, nil)
 	if !o.approved && o.cancel == nil {
 		window := o.set.AutoApproveAfter
 		if o.in.ManualReview {
@@ -179,7 +180,7 @@ func (o *order) run() error {
 		case o.cancel != nil:
 		case !ok && o.in.ManualReview:
 			reason := "manual review not approved within " + window.String()
-			o.log.Info("manual review expired", logging.KeyStep, contracts.StepManualReview)
+			o.log.Info("manual review expired", logging.KeyStep, domain.StepManualReview)
 			o.cancel = &contracts.SignalPayload{Reason: reason}
 		case !ok:
 			o.approved, o.approvedBy = true, "auto"
@@ -188,7 +189,7 @@ func (o *order) run() error {
 	if o.cancel != nil {
 		return o.cancelOrder()
 	}
-	o.transition(contracts.StateApproved, contracts.EventApproved, map[string]string{"approved_by": o.approvedBy})
+	o.transition(domain.StateApproved, contracts.EventApproved, map[string]string{"approved_by": o.approvedBy})
 
 	// 4. Charge. From the first attempt on, a cancel must refund.
 	o.charging = true
@@ -196,7 +197,7 @@ func (o *order) run() error {
 	payIn := func(attempt int) any {
 		return PaymentInput{OrderID: o.in.OrderID, PaymentID: o.in.PaymentID, AmountCents: o.st.Payment.AmountCents, Attempt: attempt}
 	}
-	if err := o.step(contracts.StepChargePayment, "ChargePayment", payIn, &pay); err != nil {
+	if err := o.step(domain.StepChargePayment, "ChargePayment", payIn, &pay); err != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.NonRetryable() {
 			// The payment belongs to another order: nothing of ours to refund.
@@ -206,7 +207,7 @@ func (o *order) run() error {
 		return o.afterStepError(err)
 	}
 	o.st.Payment.Status, o.st.Payment.ChargedAt = PaymentStatusCharged, pay.ChargedAt
-	o.transition(contracts.StatePaid, contracts.EventPaymentCharged, nil)
+	o.transition(domain.StatePaid, contracts.EventPaymentCharged, nil)
 	if o.cancel != nil {
 		return o.cancelOrder()
 	}
@@ -219,10 +220,10 @@ func (o *order) run() error {
 		}
 		switch rep.Outcome {
 		case contracts.ShippingShipped:
-			o.st.Step = contracts.StepMarkShipped
+			o.st.Step = domain.StepMarkShipped
 			now := workflow.Now(ctx)
 			o.st.CompletedAt = &now
-			o.transition(contracts.StateShipped, contracts.EventShipped, nil)
+			o.transition(domain.StateShipped, contracts.EventShipped, nil)
 			return nil
 		case contracts.ShippingCancelled:
 			if o.cancel == nil {
@@ -242,13 +243,13 @@ func (o *order) run() error {
 
 // step runs one business step; a cancel stops it between attempts, except
 // the refund, which is what a cancel or failure needs to finish.
-func (o *order) step(name contracts.Step, activity any, arg func(int) any, result any) error {
+func (o *order) step(name domain.Step, activity any, arg func(int) any, result any) error {
 	o.st.Step = name
 	_, err := retry.Run(o.ctx, retry.Step{
 		Name:         name,
 		Timeout:      o.set.StepTimeout,
 		FirstAttempt: o.st.Attempts[name] + 1,
-		Stop:         func() bool { return o.cancel != nil && name != contracts.StepRefundPayment },
+		Stop:         func() bool { return o.cancel != nil && name != domain.StepRefundPayment },
 		OnAttempt:    func(attempt int) { o.st.Attempts[name] = attempt },
 		OnError:      func(attempt int, err error) { o.recordError(name, attempt, retry.Message(err), workflow.Now(o.ctx)) },
 		Logger:       o.log,
@@ -263,7 +264,7 @@ func (o *order) afterStepError(err error) error {
 	return err
 }
 
-func (o *order) recordError(step contracts.Step, attempt int, msg string, at time.Time) {
+func (o *order) recordError(step domain.Step, attempt int, msg string, at time.Time) {
 	o.st.RecentErrors = append(o.st.RecentErrors, contracts.StepError{Step: step, Attempt: attempt, Error: msg, At: at})
 	if n := len(o.st.RecentErrors); n > contracts.MaxRecentErrors {
 		o.st.RecentErrors = o.st.RecentErrors[n-contracts.MaxRecentErrors:]
@@ -277,7 +278,7 @@ func (o *order) refund() error {
 		return nil
 	}
 	var pay PaymentResult
-	err := o.step(contracts.StepRefundPayment, "RefundPayment", func(attempt int) any {
+	err := o.step(domain.StepRefundPayment, "RefundPayment", func(attempt int) any {
 		return PaymentInput{OrderID: o.in.OrderID, PaymentID: o.in.PaymentID, AmountCents: o.st.Payment.AmountCents, Attempt: attempt}
 	}, &pay)
 	if err != nil {
@@ -302,7 +303,7 @@ func (o *order) cancelOrder() error {
 		reason = "cancelled: " + o.cancel.Reason
 	}
 	o.log.Info("cancelling order", logging.KeyStep, o.st.Step, "reason", reason)
-	if err := o.end(contracts.StateCancelled, contracts.EventCancelled, reason); err != nil {
+	if err := o.end(domain.StateCancelled, contracts.EventCancelled, reason); err != nil {
 		return err
 	}
 	return errCancelled
@@ -310,12 +311,12 @@ func (o *order) cancelOrder() error {
 
 func (o *order) fail(reason string) error {
 	o.log.Warn("order failed", logging.KeyStep, o.st.Step, "reason", reason)
-	return o.end(contracts.StateFailed, contracts.EventFailed, reason)
+	return o.end(domain.StateFailed, contracts.EventFailed, reason)
 }
 
 // end compensates (refunds a charge) and moves the order to a terminal
 // state with its reason.
-func (o *order) end(state contracts.OrderState, t contracts.EventType, reason string) error {
+func (o *order) end(state domain.OrderState, t contracts.EventType, reason string) error {
 	if err := o.refund(); err != nil {
 		return err
 	}
@@ -327,7 +328,7 @@ func (o *order) end(state contracts.OrderState, t contracts.EventType, reason st
 }
 
 // transition moves the order to state and publishes its event.
-func (o *order) transition(state contracts.OrderState, t contracts.EventType, data any) {
+func (o *order) transition(state domain.OrderState, t contracts.EventType, data any) {
 	o.log.Info("order transition", "from", o.st.State, "to", state, "event", t, logging.KeyStep, o.st.Step)
 	o.st.State = state
 	o.emit(t, data)
@@ -367,7 +368,7 @@ func snapshot(s contracts.OrderStatus) contracts.OrderStatus {
 	c := s
 	c.Attempts = maps.Clone(s.Attempts)
 	c.RecentErrors = append([]contracts.StepError{}, s.RecentErrors...)
-	c.Items = append([]contracts.Item(nil), s.Items...)
+	c.Items = append([]domain.Item(nil), s.Items...)
 	c.Signals = append([]contracts.SignalRecord(nil), s.Signals...)
 	if s.Shipping != nil {
 		sh := *s.Shipping
@@ -406,7 +407,7 @@ func (o *order) publishEvents(ctx workflow.Context) {
 func (o *order) ship(attempt int) (contracts.ShippingReport, error) {
 	ctx := o.ctx
 	id := contracts.ShippingWorkflowID(o.in.OrderID, attempt)
-	o.shipBase = map[contracts.Step]int{}
+	o.shipBase = map[domain.Step]int{}
 	for _, s := range shippingSteps {
 		o.shipBase[s] = o.st.Attempts[s]
 	}
@@ -416,8 +417,8 @@ func (o *order) ship(attempt int) (contracts.ShippingReport, error) {
 		last = o.st.Shipping.LastFailure
 	}
 	o.st.Shipping = &contracts.ShippingInfo{Attempt: attempt, WorkflowID: id, LastFailure: last}
-	o.st.Step = contracts.StepPreparePackage
-	o.transition(contracts.StateShipping, contracts.EventShippingStarted, map[string]any{"shipping_attempt": attempt, "workflow_id": id})
+	o.st.Step = domain.StepPreparePackage
+	o.transition(domain.StateShipping, contracts.EventShippingStarted, map[string]any{"shipping_attempt": attempt, "workflow_id": id})
 
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:          id,
@@ -493,7 +494,7 @@ func (o *order) applyReport(rep contracts.ShippingReport) {
 	}
 	if rep.DispatchedAt != nil && sh.DispatchedAt == nil {
 		sh.DispatchedAt, sh.Carrier, sh.TrackingNumber = rep.DispatchedAt, rep.Carrier, rep.TrackingNumber
-		o.transition(contracts.StateDispatched, contracts.EventDispatched, map[string]string{"carrier": rep.Carrier, "tracking_number": rep.TrackingNumber})
+		o.transition(domain.StateDispatched, contracts.EventDispatched, map[string]string{"carrier": rep.Carrier, "tracking_number": rep.TrackingNumber})
 	}
 }
 

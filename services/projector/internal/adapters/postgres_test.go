@@ -13,6 +13,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -42,11 +43,11 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func ev(orderID string, seq int64, state contracts.OrderState) app.Event {
+func ev(orderID string, seq int64, state domain.OrderState) app.Event {
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	snap := contracts.OrderStatus{
-		OrderID: orderID, WorkflowID: contracts.OrderWorkflowID(orderID), State: state, Step: contracts.StepReceive,
-		Items: contracts.DefaultItems(), Address: contracts.DefaultAddress(),
+		OrderID: orderID, WorkflowID: contracts.OrderWorkflowID(orderID), State: state, Step: domain.StepReceive,
+		Items: domain.DefaultItems(), Address: domain.DefaultAddress(),
 		Payment:    contracts.PaymentInfo{PaymentID: "pay-" + orderID, AmountCents: 1999 * seq, Status: "pending"},
 		AcceptedAt: at, Owner: "client-" + orderID,
 	}
@@ -71,10 +72,10 @@ func TestWriteMovesOrdersOnlyForward(t *testing.T) {
 		t.Fatalf("IsEmpty on a fresh database = %v, %v", empty, err)
 	}
 	steps := [][]app.Event{
-		{ev("fw-1", 3, contracts.StatePaid)},
-		{ev("fw-1", 1, contracts.StateReceived), ev("fw-1", 2, contracts.StateValidated)}, // late and older
-		{ev("fw-1", 3, contracts.StatePaid), ev("fw-1", 3, contracts.StatePaid)},          // duplicate in one batch
-		{ev("fw-1", 4, contracts.StateShipped), ev("fw-1", 2, contracts.StateValidated)},  // newer and older together
+		{ev("fw-1", 3, domain.StatePaid)},
+		{ev("fw-1", 1, domain.StateReceived), ev("fw-1", 2, domain.StateValidated)}, // late and older
+		{ev("fw-1", 3, domain.StatePaid), ev("fw-1", 3, domain.StatePaid)},          // duplicate in one batch
+		{ev("fw-1", 4, domain.StateShipped), ev("fw-1", 2, domain.StateValidated)},  // newer and older together
 	}
 	for i, batch := range steps {
 		if err := s.Write(ctx, batch); err != nil {

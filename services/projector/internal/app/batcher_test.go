@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/services/projector/internal/adapters"
 	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -36,8 +37,8 @@ func (r *recorder) Write(ctx context.Context, events []app.Event) error {
 func event(orderID string, seq int64, failure string) app.Event {
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC).Add(time.Duration(seq) * time.Second)
 	snap := contracts.OrderStatus{
-		OrderID: orderID, WorkflowID: contracts.OrderWorkflowID(orderID), State: contracts.StateReceived,
-		Step: contracts.StepReceive, Items: contracts.DefaultItems(), Address: contracts.DefaultAddress(),
+		OrderID: orderID, WorkflowID: contracts.OrderWorkflowID(orderID), State: domain.StateReceived,
+		Step: domain.StepReceive, Items: domain.DefaultItems(), Address: domain.DefaultAddress(),
 		Payment:       contracts.PaymentInfo{PaymentID: "pay-" + orderID, AmountCents: 1999, Status: "pending"},
 		FailureReason: failure, AcceptedAt: at, UpdatedAt: at,
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -76,7 +77,7 @@ func TestConsumeDeadLettersAnEventWhoseHandlerKeepsPanicking(t *testing.T) {
 		ev := contracts.Event{
 			ID: contracts.EventID(orderID, 1), SchemaVersion: contracts.EventSchemaVersion, Type: contracts.EventReceived,
 			OrderID: orderID, Seq: 1, Time: time.Now().UTC(), WorkflowID: contracts.OrderWorkflowID(orderID),
-			Order: contracts.OrderStatus{OrderID: orderID, State: contracts.StateReceived},
+			Order: contracts.OrderStatus{OrderID: orderID, State: domain.StateReceived},
 		}
 		m, err := natsx.EventMsg(ev)
 		if err != nil {

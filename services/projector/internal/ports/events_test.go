@@ -11,13 +11,14 @@ import (
 
 	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 func TestDecode(t *testing.T) {
 	good := contracts.Event{
 		ID: contracts.EventID("o-1", 2), SchemaVersion: contracts.EventSchemaVersion, Type: contracts.EventValidated,
 		OrderID: "o-1", Seq: 2, Time: time.Now().UTC(), WorkflowID: contracts.OrderWorkflowID("o-1"),
-		Order: contracts.OrderStatus{OrderID: "o-1", State: contracts.StateValidated, ManualReview: true},
+		Order: contracts.OrderStatus{OrderID: "o-1", State: domain.StateValidated, ManualReview: true},
 	}
 	body, _ := json.Marshal(good)
 	// An unknown snapshot field survives: the stored snapshot is the raw one.
@@ -44,7 +45,7 @@ func TestDecode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ev.ID != good.ID || ev.Order.State != contracts.StateValidated {
+			if ev.ID != good.ID || ev.Order.State != domain.StateValidated {
 				t.Fatalf("decoded %+v", ev.Event)
 			}
 			if strings.Contains(tc.body, "future_field") != strings.Contains(string(ev.Snapshot), "future_field") {

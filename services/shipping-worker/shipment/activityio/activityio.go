@@ -4,17 +4,17 @@
 // workflow passed: they must be the very type the activities take.
 package activityio
 
-import "github.com/orderflow/orderflow/shared/contracts"
+import "github.com/orderflow/orderflow/shared/domain"
 
 // StepInput is the argument of every shipping step of one shipping
 // attempt. Attempt is set by v0 only (its own attempt count); later
 // versions use Temporal's.
 type StepInput struct {
-	OrderID         string            `json:"order_id"`
-	ShippingAttempt int               `json:"shipping_attempt"`
-	Attempt         int               `json:"attempt,omitempty"`
-	Address         contracts.Address `json:"address"`
-	Items           []contracts.Item  `json:"items"`
+	OrderID         string         `json:"order_id"`
+	ShippingAttempt int            `json:"shipping_attempt"`
+	Attempt         int            `json:"attempt,omitempty"`
+	Address         domain.Address `json:"address"`
+	Items           []domain.Item  `json:"items"`
 	// Round is the step's round (a new one after its budget ran out).
 	Round int `json:"round,omitempty"`
 }

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults/retry"
 	"github.com/orderflow/orderflow/shared/logging"
 )
@@ -61,7 +62,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 	s := &shipping{
 		ctx:  ctx,
 		in:   in,
-		rep:  contracts.ShippingReport{Attempt: in.Attempt, Address: in.Address, Attempts: map[contracts.Step]int{}},
+		rep:  contracts.ShippingReport{Attempt: in.Attempt, Address: in.Address, Attempts: map[domain.Step]int{}},
 		log:  log.With(workflow.GetLogger(ctx), logging.KeyOrderID, in.OrderID, logging.KeyWorkflowID, info.WorkflowExecution.ID),
 		seen: map[string]bool{},
 	}
@@ -72,7 +73,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 	s.log.Info("shipping started", "shipping_attempt", in.Attempt)
 
 	// Prepare: a cancel or address change is accepted at once.
-	if _, err := retry.Run(ctx, s.step(contracts.StepPreparePackage, 0), "PreparePackage", s.arg, nil); err != nil {
+	if _, err := retry.Run(ctx, s.step(domain.StepPreparePackage, 0), "PreparePackage", s.arg, nil); err != nil {
 		if errors.Is(err, retry.ErrStopped) {
 			return s.finish(ctx, contracts.ShippingCancelled, "cancelled before the package was prepared")
 		}
@@ -94,7 +95,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 		Carrier        string `json:"carrier"`
 		TrackingNumber string `json:"tracking_number"`
 	}
-	_, err := retry.Run(ctx, s.step(contracts.StepDispatchCarrier, in.MaxDispatchAttempts), "DispatchCarrier", s.arg, &d)
+	_, err := retry.Run(ctx, s.step(domain.StepDispatchCarrier, in.MaxDispatchAttempts), "DispatchCarrier", s.arg, &d)
 	s.dispatching = false
 	switch {
 	case err == nil:
@@ -115,7 +116,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 			return s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
 		}
 		reason := retry.Message(err)
-		s.log.Warn("dispatch failed for good", logging.KeyStep, contracts.StepDispatchCarrier, logging.Err(err))
+		s.log.Warn("dispatch failed for good", logging.KeyStep, domain.StepDispatchCarrier, logging.Err(err))
 		f := workflow.SignalExternalWorkflow(ctx, in.ParentWorkflowID, "", contracts.SignalDispatchFailed,
 			contracts.DispatchFailedPayload{Attempt: in.Attempt, Reason: reason})
 		if err := f.Get(ctx, nil); err != nil {
@@ -127,7 +128,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 	}
 
 	// Mark shipped: past the point of no return, nothing stops it.
-	if _, err := retry.Run(ctx, s.step(contracts.StepMarkShipped, 0), "MarkShipped", s.arg, nil); err != nil {
+	if _, err := retry.Run(ctx, s.step(domain.StepMarkShipped, 0), "MarkShipped", s.arg, nil); err != nil {
 		return s.rep, err
 	}
 	now = workflow.Now(ctx)
@@ -139,7 +140,7 @@ func (s *shipping) arg(attempt int) any {
 	return StepInput{OrderID: s.in.OrderID, ShippingAttempt: s.in.Attempt, Attempt: attempt, Address: s.rep.Address, Items: s.in.Items}
 }
 
-func (s *shipping) step(name contracts.Step, maxAttempts int) retry.Step {
+func (s *shipping) step(name domain.Step, maxAttempts int) retry.Step {
 	return retry.Step{
 		Name:        name,
 		Timeout:     s.in.StepTimeout,
