@@ -29,7 +29,7 @@ export POSTGRES_IMAGE NATS_IMAGE TEMPORAL_IMAGE
 # testcontainers' reaper image cannot be pulled here; testenv cleans up.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 
-.PHONY: run build tools test systemtest vet lint fmt check-fmt workflowcheck vulncheck clean images image-services image-infra
+.PHONY: run build tools helm test systemtest vet lint fmt check-fmt workflowcheck vulncheck clean images image-services image-infra
 
 run: build
 	$(BIN)/devstack
@@ -41,8 +41,9 @@ build: $(BIN)/temporal
 	$(GOBUILD) -o $(BIN)/migrate ./shared/cmd/migrate
 	go build -o $(BIN)/devstack ./deploy/devstack
 
-## tools: the Temporal dev server, staticcheck and workflowcheck, pinned in deploy/tools/go.mod
-tools: $(BIN)/temporal $(BIN)/workflowcheck $(BIN)/staticcheck
+## tools: the Temporal dev server, staticcheck and workflowcheck, pinned in
+## deploy/tools/go.mod; helm, pinned in deploy/helm/tools/go.mod
+tools: $(BIN)/temporal $(BIN)/workflowcheck $(BIN)/staticcheck $(BIN)/helm
 
 $(BIN)/temporal: deploy/tools/go.mod
 	cd deploy/tools && GOWORK=off go build -trimpath -ldflags '-s -w' -o $(BIN)/temporal github.com/temporalio/cli/cmd/temporal
@@ -57,15 +58,28 @@ $(BIN)/staticcheck: deploy/tools/go.mod
 $(BIN)/workflowcheck: deploy/tools/go.mod
 	cd deploy/tools && GOWORK=off go build -o $(BIN)/workflowcheck go.temporal.io/sdk/contrib/tools/workflowcheck
 
-test: build check-fmt vet lint workflowcheck vulncheck
-	TEMPORAL_BIN=$(BIN)/temporal go test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) work
+## helm: for the chart's test (lint and template); its own module, so the
+## Kubernetes libraries stay out of the others' dependency graphs. Stamped
+## as helm's own Makefile does: its version, and the Kubernetes version it
+## assumes (from its client-go; unstamped it assumes v1.20).
+HELM_MOD    = $(shell cd deploy/helm/tools && GOWORK=off go list -m -f '{{.Version}}' $(1))
+HELM_K8S    = $(word 2,$(subst ., ,$(call HELM_MOD,k8s.io/client-go)))
+HELM_LDFLAGS = -s -w -X helm.sh/helm/v3/internal/version.version=$(call HELM_MOD,helm.sh/helm/v3) \
+	$(foreach p,pkg/chartutil pkg/lint/rules,-X helm.sh/helm/v3/$(p).k8sVersionMajor=1 -X helm.sh/helm/v3/$(p).k8sVersionMinor=$(HELM_K8S))
+helm: $(BIN)/helm
+$(BIN)/helm: deploy/helm/tools/go.mod
+	cd deploy/helm/tools && GOWORK=off go build -trimpath -ldflags '$(HELM_LDFLAGS)' -o $(BIN)/helm helm.sh/helm/v3/cmd/helm
 
-## images: one FROM scratch image per service plus migrate, and the
+test: build $(BIN)/helm check-fmt vet lint workflowcheck vulncheck
+	TEMPORAL_BIN=$(BIN)/temporal HELM_BIN=$(BIN)/helm go test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) work
+
+## images: one FROM scratch image per service plus migrate and the operator
+## CLI orderflow (the chart's streams Job runs it), and the
 ## infrastructure images (see deploy/docker/README section in README.md)
 images: image-services image-infra
 
 image-services: build
-	@for s in $(SERVICES) migrate; do \
+	@for s in $(SERVICES) migrate orderflow; do \
 	  ctx=$(BIN)/image-context/$$s; rm -rf $$ctx; mkdir -p $$ctx && ln -f $(BIN)/$$s $$ctx/app && \
 	  echo "docker build $(IMAGE_PREFIX)$$s:$(IMAGE_TAG)" && \
 	  deploy/docker/docker-build.sh -f deploy/docker/service.Dockerfile --build-arg NAME=$$s --build-arg VERSION=$(VERSION) \
