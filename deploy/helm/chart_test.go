@@ -764,6 +764,10 @@ func TestRefusals(t *testing.T) {
 		"database url in env":     {[]string{"env.DATABASE_URL=postgres://x"}, "DATABASE_URL is secret"},
 		"password in service env": {[]string{"services.bridge.env.NATS_PASSWORD=x"}, "NATS_PASSWORD is secret"},
 		"no database url":         {[]string{"secret.data.database-url="}, "database-url is required"},
+		// values.schema.json: a misspelt key would otherwise be ignored silently.
+		"unknown secret key":    {[]string{"secret.data.databaseUrl=postgres://x"}, "databaseUrl"},
+		"unknown service":       {[]string{"services.worker.replicas=1"}, "worker"},
+		"replicas not a number": {[]string{"replicas=two"}, "replicas"},
 		"nats login without password": {[]string{"nats.auth.enabled=true", "secret.data.nats-password-admin=x", "secret.data.nats-password-api=x",
 			"secret.data.nats-password-order-worker=x", "secret.data.nats-password-projector=x"}, "nats-password-bridge is required"},
 	} {
