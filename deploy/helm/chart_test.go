@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,14 +185,15 @@ type (
 		} `yaml:"spec"`
 	}
 	podTemplate struct {
-		Metadata meta `yaml:"metadata"`
-		Spec     struct {
-			ServiceAccountName           string      `yaml:"serviceAccountName"`
-			AutomountServiceAccountToken *bool       `yaml:"automountServiceAccountToken"`
-			SecurityContext              podSecurity `yaml:"securityContext"`
-			Containers                   []container `yaml:"containers"`
-			Volumes                      []volume    `yaml:"volumes"`
-		} `yaml:"spec"`
+		Metadata meta    `yaml:"metadata"`
+		Spec     podSpec `yaml:"spec"`
+	}
+	podSpec struct {
+		ServiceAccountName           string      `yaml:"serviceAccountName"`
+		AutomountServiceAccountToken *bool       `yaml:"automountServiceAccountToken"`
+		SecurityContext              podSecurity `yaml:"securityContext"`
+		Containers                   []container `yaml:"containers"`
+		Volumes                      []volume    `yaml:"volumes"`
 	}
 	podSecurity struct {
 		RunAsNonRoot *bool `yaml:"runAsNonRoot"`
@@ -252,7 +254,8 @@ type (
 		Secret *struct {
 			SecretName string `yaml:"secretName"`
 			Items      []struct {
-				Key string `yaml:"key"`
+				Key  string `yaml:"key"`
+				Path string `yaml:"path"`
 			} `yaml:"items"`
 		} `yaml:"secret"`
 	}
@@ -303,13 +306,45 @@ func (c container) port(name string) int {
 	return 0
 }
 
-func (c container) mounted(volume string) bool {
-	return slices.ContainsFunc(c.VolumeMounts, func(m struct {
-		Name      string `yaml:"name"`
-		MountPath string `yaml:"mountPath"`
-	}) bool {
-		return m.Name == volume
-	})
+func (c container) mounted(volume string) bool { return c.mountPath(volume) != "" }
+
+func (c container) mountPath(volume string) string {
+	for _, m := range c.VolumeMounts {
+		if m.Name == volume {
+			return m.MountPath
+		}
+	}
+	return ""
+}
+
+// secretFile checks that path (a <NAME>_FILE value) is key of Secret
+// secretName, mounted in the pod's first container.
+func secretFile(t *testing.T, who string, pod podSpec, path, secretName, key string) {
+	t.Helper()
+	c := pod.Containers[0]
+	for _, v := range pod.Volumes {
+		if v.Secret == nil || v.Secret.SecretName != secretName {
+			continue
+		}
+		dir := c.mountPath(v.Name)
+		for _, it := range v.Secret.Items {
+			if it.Key == key && dir != "" && path == dir+"/"+it.Path {
+				return
+			}
+		}
+	}
+	t.Errorf("%s: %q is not key %s of Secret %s as mounted (volumes %+v, mounts %+v)", who, path, key, secretName, pod.Volumes, c.VolumeMounts)
+}
+
+// noSecretEnv: secrets reach the processes as files only, so they are
+// neither in the pod spec nor in the process environment.
+func noSecretEnv(t *testing.T, who string, pod podSpec) {
+	t.Helper()
+	for _, e := range pod.Containers[0].Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			t.Errorf("%s: %s comes from a Secret as an environment variable; mount it and set %s_FILE", who, e.Name, e.Name)
+		}
+	}
 }
 
 // selects reports whether selector picks pods with labels.
@@ -334,6 +369,12 @@ func readEnvNames(t *testing.T) map[string]bool {
 	t.Helper()
 	tag := regexp.MustCompile(`env:"([A-Z0-9_]+)"`)
 	names := map[string]bool{}
+	defer func() {
+		// shared/config reads every variable from <NAME>_FILE as well.
+		for n := range maps.Clone(names) {
+			names[n+"_FILE"] = true
+		}
+	}()
 	for _, root := range []string{"../../services", "../../shared", "../../cmd"} {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
@@ -439,18 +480,15 @@ func TestDefaultsRenderEveryService(t *testing.T) {
 				t.Errorf("%s sends no NATS traffic but gets NATS_URL", name)
 			}
 
-			// The database URL is secret: from the Secret, never the ConfigMap.
+			// The database URL is secret: a file from the Secret, never in the ConfigMap.
 			if _, ok := cm.Data["DATABASE_URL"]; ok {
 				t.Error("DATABASE_URL in the ConfigMap")
 			}
-			e, ok := c.env("DATABASE_URL")
-			switch {
-			case slices.Contains(usesPostgres, name) && (!ok || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil):
-				t.Errorf("DATABASE_URL %+v, want a secretKeyRef", e)
-			case slices.Contains(usesPostgres, name) && (e.ValueFrom.SecretKeyRef.Name != fullname+"-secret" || e.ValueFrom.SecretKeyRef.Key != "database-url"):
-				t.Errorf("DATABASE_URL from %+v, want %s-secret/database-url", *e.ValueFrom.SecretKeyRef, fullname)
-			case !slices.Contains(usesPostgres, name) && ok:
-				t.Errorf("%s does not use PostgreSQL but gets DATABASE_URL", name)
+			noSecretEnv(t, name, pod)
+			if slices.Contains(usesPostgres, name) {
+				secretFile(t, name, pod, cm.Data["DATABASE_URL_FILE"], fullname+"-secret", "database-url")
+			} else if cm.Data["DATABASE_URL_FILE"] != "" {
+				t.Errorf("%s does not use PostgreSQL but gets DATABASE_URL_FILE", name)
 			}
 
 			// Resources: requests for the scheduler, a memory limit.
@@ -532,7 +570,7 @@ func TestDefaultsRenderEveryService(t *testing.T) {
 			args        []string
 			env         string
 		}{
-			{fullname + "-migrate", "orderflow/migrate:local", nil, "DATABASE_URL"},
+			{fullname + "-migrate", "orderflow/migrate:local", nil, "DATABASE_URL_FILE"},
 			{fullname + "-streams", "orderflow/orderflow:local", []string{"streams", "provision"}, "NATS_URL"},
 		} {
 			var j job
@@ -555,10 +593,15 @@ func TestDefaultsRenderEveryService(t *testing.T) {
 			if sa := j.Spec.Template.Spec.ServiceAccountName; sa == fullname {
 				t.Errorf("%s uses the chart's ServiceAccount, created only after the hooks", tc.name)
 			}
-			for _, e := range c.Env {
-				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name != hookSecret {
-					t.Errorf("%s reads %s from %s, which does not exist before the hooks", tc.name, e.Name, e.ValueFrom.SecretKeyRef.Name)
+			pod := j.Spec.Template.Spec
+			noSecretEnv(t, tc.name, pod)
+			for _, v := range pod.Volumes {
+				if v.Secret != nil && v.Secret.SecretName != hookSecret {
+					t.Errorf("%s mounts Secret %s, which does not exist before the hooks", tc.name, v.Secret.SecretName)
 				}
+			}
+			if e, _ := c.env(tc.env); tc.env == "DATABASE_URL_FILE" {
+				secretFile(t, tc.name, pod, e.Value, hookSecret, "database-url")
 			}
 			if !isTrue(c.SecurityContext.ReadOnlyRootFilesystem) {
 				t.Errorf("%s root filesystem is writable", tc.name)
@@ -592,6 +635,7 @@ func TestSecretValuesStayInSecrets(t *testing.T) {
 		"api-keys":                   "storefront orders:write,orders:read 5f2b8c9d0e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4",
 		"codec-keys":                 "k202611 c29tZS10aGlydHktdHdvLWJ5dGUta2V5LWZvci10ZXN0cyE=",
 		"temporal-api-key":           "tmprl-api-key-zq8",
+		"temporal-config":            "[profile.default]\naddress = \"ns.tmprl.cloud:7233\"\napi_key = \"tmprl-profile-key-zq9\"",
 		"nats-password-admin":        "nats-admin-pw-q1",
 		"nats-password-api":          "nats-api-pw-q2",
 		"nats-password-bridge":       "nats-bridge-pw-q3",
@@ -641,8 +685,13 @@ func TestSecretValuesStayInSecrets(t *testing.T) {
 	}
 	var bridgeCM configMap
 	m.get(t, "ConfigMap", fullname+"-bridge", &bridgeCM)
-	if bridgeCM.Data["TEMPORAL_API_KEY_FILE"] == "" || bridgeCM.Data["API_KEYS_FILE"] != "" {
-		t.Errorf("bridge files: TEMPORAL_API_KEY_FILE %q API_KEYS_FILE %q; want the Temporal key and not the API's", bridgeCM.Data["TEMPORAL_API_KEY_FILE"], bridgeCM.Data["API_KEYS_FILE"])
+	if bridgeCM.Data["API_KEYS_FILE"] != "" {
+		t.Errorf("bridge gets the API's keys: API_KEYS_FILE %q", bridgeCM.Data["API_KEYS_FILE"])
+	}
+	var bridge deployment
+	m.get(t, "Deployment", fullname+"-bridge", &bridge)
+	for v, key := range map[string]string{"TEMPORAL_API_KEY_FILE": "temporal-api-key", "TEMPORAL_CONFIG_FILE": "temporal-config", "TEMPORAL_CODEC_KEYS_FILE": "codec-keys"} {
+		secretFile(t, "bridge "+v, bridge.Spec.Template.Spec, bridgeCM.Data[v], fullname+"-secret", key)
 	}
 
 	// Each NATS user is its role, with its own password and inbox.
@@ -651,10 +700,8 @@ func TestSecretValuesStayInSecrets(t *testing.T) {
 		m.get(t, "Deployment", fullname+"-"+name, &d)
 		var cm configMap
 		m.get(t, "ConfigMap", fullname+"-"+name, &cm)
-		e, ok := d.Spec.Template.Spec.Containers[0].env("NATS_PASSWORD")
-		if !ok || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Key != "nats-password-"+name {
-			t.Errorf("%s NATS_PASSWORD %+v, want the Secret's nats-password-%s", name, e, name)
-		}
+		noSecretEnv(t, name, d.Spec.Template.Spec)
+		secretFile(t, name, d.Spec.Template.Spec, cm.Data["NATS_PASSWORD_FILE"], fullname+"-secret", "nats-password-"+name)
 		if cm.Data["NATS_USER"] != name || cm.Data["NATS_INBOX_PREFIX"] != "_INBOX."+name {
 			t.Errorf("%s NATS_USER %q NATS_INBOX_PREFIX %q", name, cm.Data["NATS_USER"], cm.Data["NATS_INBOX_PREFIX"])
 		}
@@ -665,9 +712,9 @@ func TestSecretValuesStayInSecrets(t *testing.T) {
 	if e, _ := c.env("NATS_USER"); e.Value != "admin" {
 		t.Errorf("streams Job logs in as %q, want admin (the only role allowed to create streams)", e.Value)
 	}
-	if e, ok := c.env("NATS_PASSWORD"); !ok || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Key != "nats-password-admin" {
-		t.Errorf("streams Job NATS_PASSWORD %+v", e)
-	}
+	noSecretEnv(t, "streams Job", streams.Spec.Template.Spec)
+	e, _ := c.env("NATS_PASSWORD_FILE")
+	secretFile(t, "streams Job", streams.Spec.Template.Spec, e.Value, fullname+"-hook-secret", "nats-password-admin")
 }
 
 // TestOverrides: replicas per service, an existing Secret, TLS material and
@@ -690,15 +737,16 @@ func TestOverrides(t *testing.T) {
 		if c.ReadinessProbe == nil || c.ReadinessProbe.PeriodSeconds != 7 {
 			t.Errorf("%s readiness probe %+v, want period 7", name, c.ReadinessProbe)
 		}
-		for _, e := range c.Env {
-			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name != "shop-secrets" {
-				t.Errorf("%s reads %s from %s, want the existing Secret", name, e.Name, e.ValueFrom.SecretKeyRef.Name)
-			}
-		}
+		noSecretEnv(t, name, d.Spec.Template.Spec)
 		for _, v := range d.Spec.Template.Spec.Volumes {
 			if v.Secret != nil && v.Secret.SecretName == fullname+"-secret" {
 				t.Errorf("%s mounts the chart's Secret, which is not rendered", name)
 			}
+		}
+		if name != "bridge" {
+			var cm configMap
+			m.get(t, "ConfigMap", fullname+"-"+name, &cm)
+			secretFile(t, name, d.Spec.Template.Spec, cm.Data["DATABASE_URL_FILE"], "shop-secrets", "database-url")
 		}
 	}
 	for _, kind := range []string{"Deployment", "ConfigMap", "PodDisruptionBudget"} {
@@ -713,9 +761,10 @@ func TestOverrides(t *testing.T) {
 	for _, j := range []string{"-migrate", "-streams"} {
 		var d job
 		m.get(t, "Job", fullname+j, &d)
-		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
-			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name != "shop-secrets" {
-				t.Errorf("Job %s reads %s from %s", j, e.Name, e.ValueFrom.SecretKeyRef.Name)
+		noSecretEnv(t, j, d.Spec.Template.Spec)
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Secret != nil && v.Secret.SecretName != "shop-secrets" {
+				t.Errorf("Job %s mounts Secret %s, want the existing one", j, v.Secret.SecretName)
 			}
 		}
 	}
@@ -731,8 +780,8 @@ func TestOverrides(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(items, []string{"api-keys", "codec-keys"}) {
-		t.Errorf("api mounts %v from the Secret, want api-keys and codec-keys", items)
+	if !slices.Equal(items, []string{"database-url", "api-keys", "codec-keys"}) {
+		t.Errorf("api mounts %v from the Secret, want database-url, api-keys and codec-keys", items)
 	}
 	var bridge deployment
 	m.get(t, "Deployment", fullname+"-bridge", &bridge)

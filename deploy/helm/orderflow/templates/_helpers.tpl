@@ -80,17 +80,17 @@ bridge:
   postgres: false
   nats: true
   temporal: true
-  files: [codec-keys, temporal-api-key]
+  files: [codec-keys, temporal-api-key, temporal-config]
 order-worker:
   postgres: true
   nats: true
   temporal: true
-  files: [codec-keys, temporal-api-key]
+  files: [codec-keys, temporal-api-key, temporal-config]
 shipping-worker:
   postgres: true
   nats: false
   temporal: true
-  files: [codec-keys, temporal-api-key]
+  files: [codec-keys, temporal-api-key, temporal-config]
 projector:
   postgres: true
   nats: true
@@ -103,10 +103,17 @@ projector:
 [api, bridge, order-worker, shipping-worker, projector]
 {{- end }}
 
-{{/* Secret files one service mounts: a list of present keys, as YAML. (dict "root" $ "name" "api") */}}
+{{/*
+Secret files one service mounts: a list of keys, as YAML. Secrets reach the
+processes as files only (<NAME>_FILE, shared/config), never as environment
+variables, so they are not in the pod spec or /proc/<pid>/environ.
+(dict "root" $ "name" "api")
+*/}}
 {{- define "orderflow.secretFiles" -}}
 {{- $need := index (include "orderflow.catalog" .root | fromYaml) .name }}
 {{- $out := list }}
+{{- if $need.postgres }}{{ $out = append $out "database-url" }}{{ end }}
+{{- if and $need.nats .root.Values.nats.auth.enabled }}{{ $out = append $out (printf "nats-password-%s" .name) }}{{ end }}
 {{- range $need.files }}
 {{- if include "orderflow.hasKey" (dict "root" $.root "key" .) }}
 {{- $out = append $out . }}
@@ -131,6 +138,7 @@ addresses last, since the probes and Services are built on them.
 {{- $dir := include "orderflow.secretDir" . }}
 {{- $env := dict }}
 {{- if $need.postgres }}
+{{- $_ := set $env "DATABASE_URL_FILE" (printf "%s/database-url" $dir) }}
 {{- $_ := set $env "DATABASE_MAX_CONNS" ($v.postgres.maxConns | toString) }}
 {{- end }}
 {{- if $need.nats }}
@@ -138,6 +146,7 @@ addresses last, since the probes and Services are built on them.
 {{- $_ := set $env "NATS_PROVISION_STREAMS" ($v.nats.provisionStreams | toString) }}
 {{- if $v.nats.auth.enabled }}
 {{- $_ := set $env "NATS_USER" .name }}
+{{- $_ := set $env "NATS_PASSWORD_FILE" (printf "%s/nats-password-%s" $dir .name) }}
 {{- $_ := set $env "NATS_INBOX_PREFIX" (printf "_INBOX.%s" .name) }}
 {{- end }}
 {{- if $v.nats.tls.secretName }}
@@ -177,6 +186,12 @@ addresses last, since the probes and Services are built on them.
 {{- if has "temporal-api-key" $files }}
 {{- $_ := set $env "TEMPORAL_API_KEY_FILE" (printf "%s/temporal-api-key" $dir) }}
 {{- end }}
+{{- if has "temporal-config" $files }}
+{{- $_ := set $env "TEMPORAL_CONFIG_FILE" (printf "%s/temporal-config" $dir) }}
+{{- end }}
+{{- if and $need.temporal $v.temporal.profile }}
+{{- $_ := set $env "TEMPORAL_PROFILE" $v.temporal.profile }}
+{{- end }}
 {{- range $k, $val := $v.env }}
 {{- $_ := set $env $k ($val | toString) }}
 {{- end }}
@@ -187,8 +202,9 @@ addresses last, since the probes and Services are built on them.
 {{- if $need.http }}
 {{- $_ := set $env "HTTP_ADDR" ":8000" }}
 {{- end }}
+{{- /* A file path may be named here; a secret value may not. */}}
 {{- range $k, $_ := $env }}
-{{- if or (has $k (list "DATABASE_URL" "NATS_PASSWORD")) (regexMatch "PASSWORD|SECRET|TOKEN" $k) }}
+{{- if and (not (hasSuffix "_FILE" $k)) (or (eq $k "DATABASE_URL") (regexMatch "PASSWORD|SECRET|TOKEN" $k)) }}
 {{- fail (printf "%s is secret: put it in the Secret (secret.data or secret.existingSecret), not in env" $k) }}
 {{- end }}
 {{- end }}
