@@ -595,6 +595,11 @@ func TestDefaultsRenderEveryService(t *testing.T) {
 			}
 			pod := j.Spec.Template.Spec
 			noSecretEnv(t, tc.name, pod)
+			for _, e := range c.Env {
+				if !known[e.Name] {
+					t.Errorf("%s sets %s, which no config struct reads", tc.name, e.Name)
+				}
+			}
 			for _, v := range pod.Volumes {
 				if v.Secret != nil && v.Secret.SecretName != hookSecret {
 					t.Errorf("%s mounts Secret %s, which does not exist before the hooks", tc.name, v.Secret.SecretName)
@@ -812,6 +817,7 @@ func TestRefusals(t *testing.T) {
 	}{
 		"database url in env":     {[]string{"env.DATABASE_URL=postgres://x"}, "DATABASE_URL is secret"},
 		"password in service env": {[]string{"services.bridge.env.NATS_PASSWORD=x"}, "NATS_PASSWORD is secret"},
+		"password in streams env": {[]string{"streamsJob.env.NATS_PASSWORD=x"}, "NATS_PASSWORD is secret"},
 		"no database url":         {[]string{"secret.data.database-url="}, "database-url is required"},
 		// values.schema.json: a misspelt key would otherwise be ignored silently.
 		"unknown secret key":    {[]string{"secret.data.databaseUrl=postgres://x"}, "databaseUrl"},
