@@ -17,9 +17,14 @@ type Config struct {
 	config.Temporal
 	config.Shutdown
 
-	// Durable is the JetStream consumer name; every bridge instance shares
-	// it, so commands are load-balanced and survive restarts.
+	// Durable is the JetStream consumer name; every bridge replica shares
+	// it. JetStream pins it to one replica at a time (the others stand by),
+	// so one order's commands are applied in stream order however many
+	// replicas run.
 	Durable string `env:"BRIDGE_DURABLE" envDefault:"bridge"`
+	// PinnedTTL is how long the pinned replica may go without pulling
+	// before a standby replica takes the commands over (failover time).
+	PinnedTTL time.Duration `env:"BRIDGE_PINNED_TTL" envDefault:"5s"`
 	// Partitions is the number of sequential workers. Commands of one order
 	// always land on the same worker, which keeps them in stream order.
 	Partitions int `env:"BRIDGE_PARTITIONS" envDefault:"32"`
@@ -31,7 +36,7 @@ type Config struct {
 	// AckWait is how long the broker waits before redelivering a command the
 	// bridge holds. Held commands are kept alive with "in progress" acks
 	// every AckWait/3, so it only matters when a bridge dies.
-	AckWait time.Duration `env:"BRIDGE_ACK_WAIT" envDefault:"30s"`
+	AckWait time.Duration `env:"BRIDGE_ACK_WAIT" envDefault:"8s"`
 	// MaxDeliver bounds redeliveries of a command that keeps killing or
 	// stalling its bridge; past it the command is dead-lettered.
 	MaxDeliver int `env:"BRIDGE_MAX_DELIVER" envDefault:"10"`
@@ -79,6 +84,8 @@ func (c Config) Validate() error {
 	// Keep-alives go out every AckWait/3; below 3s they would flood the broker.
 	check(c.AckWait >= 3*time.Second, "BRIDGE_ACK_WAIT must be at least 3s, got %s", c.AckWait)
 	check(c.ReorderWindow >= 0, "BRIDGE_REORDER_WINDOW must not be negative")
+	// Pull requests go out every PinnedTTL/2 (at least 1s).
+	check(c.PinnedTTL >= 2*time.Second, "BRIDGE_PINNED_TTL must be at least 2s, got %s", c.PinnedTTL)
 	check(c.NotFoundGrace >= 0, "BRIDGE_NOT_FOUND_GRACE must not be negative")
 	check(c.StatusQueue != "", "BRIDGE_STATUS_QUEUE is empty")
 	check(c.StatusTimeout > 0, "BRIDGE_STATUS_TIMEOUT must be positive")

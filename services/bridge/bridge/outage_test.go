@@ -109,7 +109,7 @@ func TestCommandPastMaxDeliveriesIsDeadLettered(t *testing.T) {
 	s.publish(cmd)
 	// Two deliveries taken and never acknowledged, as by a crashing bridge.
 	for range s.cfg.MaxDeliver {
-		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(2*s.cfg.AckWait))
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(2*s.cfg.AckWait), jetstream.FetchPriorityGroup(ports.PriorityGroup))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +151,7 @@ func TestRedeliveredStartOvertakesItsCancel(t *testing.T) {
 	orderID := testenv.UniqueName("reord")
 	start := startCmd(orderID, "pay-"+orderID, true)
 	s.publish(start)
-	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second), jetstream.FetchPriorityGroup(ports.PriorityGroup))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestRedeliveredStartOvertakesItsCancel(t *testing.T) {
 func (s *stack) bridgeConsumer(ctx context.Context, t *testing.T) jetstream.Consumer {
 	t.Helper()
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, ports.ConsumerConfig(ports.ConsumerOptions{
-		Durable: s.cfg.Durable, AckWait: s.cfg.AckWait, MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending,
+		Durable: s.cfg.Durable, AckWait: s.cfg.AckWait, MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending, PinnedTTL: s.cfg.PinnedTTL,
 	}))
 	if err != nil {
 		t.Fatal(err)

@@ -81,6 +81,7 @@ func Run(ctx context.Context, cfg Config, deps Deps, log *slog.Logger, options .
 		RetryMin:      cfg.RetryMin,
 		RetryMax:      cfg.RetryMax,
 		ReorderWindow: cfg.ReorderWindow,
+		PinnedTTL:     cfg.PinnedTTL,
 		Metrics:       ports.NewMetrics(ro.metrics),
 	}, log)
 	if ro.metrics != nil {

@@ -49,8 +49,15 @@ type ConsumerOptions struct {
 	RetryMin      time.Duration
 	RetryMax      time.Duration
 	ReorderWindow time.Duration
-	Metrics       *Metrics // nil: unregistered metrics
+	// PinnedTTL: a bridge that sends no pull request for this long loses
+	// the consumer to another replica (see Consumer).
+	PinnedTTL time.Duration
+	Metrics   *Metrics // nil: unregistered metrics
 }
+
+// PriorityGroup is the consumer's one priority group; the pinned-client
+// policy gives it to one bridge at a time.
+const PriorityGroup = "bridge"
 
 // Consumer pulls commands from ORDER_COMMANDS and hands each order's
 // commands, in stream order, to one sequential partition worker. A command
@@ -63,6 +70,16 @@ type ConsumerOptions struct {
 // stream sequence, gives a redelivered command a short reorder window for
 // its predecessors to arrive, and steps a signal aside while its order's
 // workflow does not exist yet, letting an earlier start overtake it.
+//
+// Many bridges share the durable consumer with the pinned-client priority
+// policy: JetStream delivers to one of them at a time, the others stand by,
+// and one of them takes over when the pinned bridge stops pulling for
+// PinnedTTL. The commands the old bridge held come back only after AckWait,
+// later than newer commands; so a bridge that becomes pinned while older
+// commands are unsettled (the ack floor is below its first command) fences:
+// it holds every command from that point on until the older ones are
+// settled or AckWait (plus the reorder window) has passed, and its
+// partitions then apply everything in stream order.
 type Consumer struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
@@ -70,6 +87,43 @@ type Consumer struct {
 	opts  ConsumerOptions
 	log   *slog.Logger
 	parts []*partition
+	cons  jetstream.Consumer
+	pinID string // the pin this bridge last saw; only dispatch touches it
+	fence fence
+}
+
+// pinIDHeader carries the pin on the messages JetStream delivers to the
+// pinned client of a priority group.
+const pinIDHeader = "Nats-Pin-Id"
+
+// fence holds back commands at or after point while commands before it may
+// still be held by a bridge that lost the pin.
+type fence struct {
+	mu    sync.Mutex
+	point uint64 // stream sequence; 0: no fence
+	until time.Time
+}
+
+// hold reports until when a command at seq must wait; zero: it need not.
+func (f *fence) hold(seq uint64) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.point == 0 || seq < f.point {
+		return time.Time{}
+	}
+	return f.until
+}
+
+func (f *fence) raise(point uint64, until time.Time) {
+	f.mu.Lock()
+	f.point, f.until = point, until
+	f.mu.Unlock()
+}
+
+func (f *fence) lift() {
+	f.mu.Lock()
+	f.point = 0
+	f.mu.Unlock()
 }
 
 // NewConsumer wires the consumer; Run starts it.
@@ -96,6 +150,10 @@ func ConsumerConfig(opts ConsumerOptions) jetstream.ConsumerConfig {
 		AckWait:       opts.AckWait,
 		MaxDeliver:    opts.MaxDeliver,
 		MaxAckPending: opts.MaxAckPending,
+		// One bridge at a time: see Consumer.
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{PriorityGroup},
+		PinnedTTL:      opts.PinnedTTL,
 	}
 }
 
@@ -106,6 +164,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("declare consumer %s on %s: %w", c.opts.Durable, contracts.StreamCommands, err)
 	}
+	c.cons = cons
 	adv, err := c.nc.QueueSubscribe(maxDeliveriesSubject(c.opts.Durable), c.opts.Queue, c.onMaxDeliveries(ctx))
 	if err != nil {
 		return fmt.Errorf("subscribe to max-deliveries advisories: %w", err)
@@ -113,8 +172,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer func() { _ = adv.Unsubscribe() }()
 
 	// Partitions queue what arrives before their workers start.
-	cc, err := cons.Consume(c.dispatch,
+	cc, err := cons.Consume(func(m jetstream.Msg) { c.dispatch(ctx, m) },
 		jetstream.PullMaxMessages(c.opts.FetchBatch),
+		jetstream.PullPriorityGroup(PriorityGroup),
+		// Pull requests must come more often than PinnedTTL, or an idle
+		// pinned bridge would lose the pin for nothing.
+		jetstream.PullExpiry(max(c.opts.PinnedTTL/2, time.Second)),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			c.log.Warn("command consumer", logging.Err(err))
 		}))
@@ -147,6 +210,7 @@ type entry struct {
 	notBefore time.Time       // not tried before this (reorder window, not-found backoff)
 	firstTry  time.Time       // zero until tried; the not-found grace runs from it
 	backoff   backoff.BackOff // paces tries while its workflow does not exist yet; nil until needed
+	fenced    bool            // held by the fence; notBefore is the fence's deadline
 }
 
 // partition is one sequential lane: held commands sorted by stream
@@ -211,6 +275,21 @@ func (p *partition) take(now time.Time) (*entry, time.Duration) {
 	return nil, wait
 }
 
+// release makes the commands the fence held due now.
+func (p *partition) release() {
+	p.mu.Lock()
+	for _, e := range p.queue {
+		if e.fenced {
+			e.fenced, e.notBefore = false, time.Time{}
+		}
+	}
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
 // settle ends the in-flight command; requeue puts it back to be retried.
 func (p *partition) settle() {
 	p.mu.Lock()
@@ -250,7 +329,7 @@ func (p *partition) close() []*entry {
 
 // dispatch routes a message to its order's partition; the subject's order
 // ID is the key, so one order's commands never run concurrently.
-func (c *Consumer) dispatch(m jetstream.Msg) {
+func (c *Consumer) dispatch(ctx context.Context, m jetstream.Msg) {
 	e := &entry{msg: m, key: m.Subject()}
 	if orderID, _, err := contracts.ParseCommandSubject(e.key); err == nil {
 		e.key = orderID
@@ -261,11 +340,68 @@ func (c *Consumer) dispatch(m jetstream.Msg) {
 			e.notBefore = time.Now().Add(c.opts.ReorderWindow)
 		}
 	}
+	if pin := m.Headers().Get(pinIDHeader); pin != "" && pin != c.pinID {
+		c.pinID = pin
+		c.pinned(ctx, e.seq)
+	}
+	if until := c.fence.hold(e.seq); !until.IsZero() {
+		e.fenced, e.notBefore = true, until
+	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(e.key))
 	if !c.parts[h.Sum32()%uint32(len(c.parts))].push(e) {
 		// Shutting down: hand it straight back.
 		_ = m.Nak()
+	}
+}
+
+// pinned runs when this bridge receives its first command as the pinned
+// one, at stream sequence first. Commands before first that are neither
+// acknowledged nor held here may be with the bridge that had the pin: the
+// fence holds everything from first on until they are settled.
+func (c *Consumer) pinned(ctx context.Context, first uint64) {
+	info, err := c.cons.Info(ctx)
+	if err != nil {
+		// Unknown: fence for the whole bound rather than risk the order.
+		c.log.Warn("pinned, but the consumer's ack floor is unknown; fencing", logging.Err(err))
+	}
+	if err == nil && info.AckFloor.Stream+1 >= first {
+		c.log.Info("pinned: command consumer is this bridge's", "first_seq", first)
+		return
+	}
+	until := time.Now().Add(c.opts.AckWait + c.opts.ReorderWindow + time.Second)
+	c.fence.raise(first, until)
+	floor := uint64(0)
+	if info != nil {
+		floor = info.AckFloor.Stream
+	}
+	c.log.Warn("pinned while older commands are unsettled; holding newer ones until they are",
+		"first_seq", first, "ack_floor", floor, "until", until)
+	go c.watchFence(ctx, first, until)
+}
+
+// watchFence lifts the fence once every command before point is settled,
+// or at until.
+func (c *Consumer) watchFence(ctx context.Context, point uint64, until time.Time) {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			info, err := c.cons.Info(ctx)
+			settled := err == nil && info.AckFloor.Stream+1 >= point
+			if !settled && now.Before(until) {
+				continue
+			}
+			c.fence.lift()
+			for _, p := range c.parts {
+				p.release()
+			}
+			c.log.Info("fence lifted", "point", point, "older_settled", settled)
+			return
+		}
 	}
 }
 
