@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/orderflow/orderflow/migrations"
@@ -71,9 +72,22 @@ func startPostgres() (string, testcontainers.Container, error) {
 	return admin, ctr, err
 }
 
-// Postgres creates an empty database with every migration applied and
-// returns its URL; the database is dropped when the test ends.
+// Postgres creates a database with every migration applied and returns
+// its URL; the database is dropped when the test ends.
 func Postgres(t testing.TB) string {
+	t.Helper()
+	dbURL := EmptyDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := migrations.Up(ctx, dbURL); err != nil {
+		t.Fatalf("testenv: migrate %s: %v", dbURL, err)
+	}
+	return dbURL
+}
+
+// EmptyDatabase creates a database without any table and returns its URL;
+// the database is dropped when the test ends.
+func EmptyDatabase(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -92,7 +106,6 @@ func Postgres(t testing.TB) string {
 		t.Fatalf("testenv: parse %s: %v", admin, err)
 	}
 	u.Path = "/" + name
-	dbURL := u.String()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -106,8 +119,16 @@ func Postgres(t testing.TB) string {
 			t.Logf("testenv: drop database %s: %v", name, err)
 		}
 	})
-	if err := migrations.Up(ctx, dbURL); err != nil {
-		t.Fatalf("testenv: migrate %s: %v", name, err)
+	return u.String()
+}
+
+// Pool opens a connection pool on dbURL, closed when the test ends.
+func Pool(t testing.TB, dbURL string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatalf("testenv: pool: %v", err)
 	}
-	return dbURL
+	t.Cleanup(pool.Close)
+	return pool
 }

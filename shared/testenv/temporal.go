@@ -27,8 +27,7 @@ type TemporalServer struct {
 	bin     string
 	dbFile  string
 	port    int
-	cmd     *exec.Cmd
-	done    chan struct{}
+	proc    *Process // local mode
 	logPath string
 	ctr     testcontainers.Container
 	t       testing.TB // the test that owns a private server (StartTemporal)
@@ -189,16 +188,14 @@ func (s *TemporalServer) startOnce() error {
 	if err != nil {
 		return err
 	}
-	s.cmd = exec.Command(s.bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
+	s.proc, err = startProcess(ProcessSpec{Name: "temporal dev server", Path: s.bin, Args: args, Output: logFile})
+	if err != nil {
 		logFile.Close()
-		return fmt.Errorf("start %s: %w", s.bin, err)
+		return err
 	}
-	s.done = make(chan struct{})
-	go func() { _ = s.cmd.Wait(); logFile.Close(); close(s.done) }()
-	if err := waitTemporal(s.Address, 60*time.Second, s.done); err != nil {
+	exited := s.proc.Done()
+	go func() { <-exited; logFile.Close() }()
+	if err := waitTemporal(s.Address, 60*time.Second, exited); err != nil {
 		s.Stop()
 		return fmt.Errorf("dev server at %s did not come up (log: %s): %w", s.Address, s.logPath, err)
 	}
@@ -215,17 +212,9 @@ func (s *TemporalServer) Stop() {
 		_ = s.ctr.Stop(ctx, &timeout)
 		return
 	}
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
+	if s.proc != nil {
+		_ = s.proc.Stop(syscall.SIGTERM, 10*time.Second)
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-	s.cmd = nil
 }
 
 // Kill ends the server with SIGKILL, as a crash would: no shutdown, the
@@ -239,12 +228,9 @@ func (s *TemporalServer) Kill() {
 		}
 		return
 	}
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
+	if s.proc != nil {
+		s.proc.Kill()
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	<-s.done
-	s.cmd = nil
 }
 
 // temporalBinary finds the dev server: TEMPORAL_BIN, the repository's

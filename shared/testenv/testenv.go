@@ -1,8 +1,16 @@
-// Package testenv gives integration tests real, isolated infrastructure:
-// a fresh PostgreSQL database with the schema applied, an embedded NATS
-// JetStream server of their own, and a Temporal dev server. Nothing is
-// mocked and nothing is skipped: a missing dependency fails the test with
-// a message that says how to provide it.
+// Package testenv is the one test kit of every module: real, isolated
+// infrastructure per test (a fresh PostgreSQL database with the schema, a
+// NATS JetStream server of its own, a Temporal dev server; Env bundles the
+// usual set), and the helpers tests would otherwise each write: Logger,
+// Pool, ReadStream, Eventually, a cuttable TCP Proxy and child processes
+// that can be stopped, killed and restarted. Nothing is mocked and nothing
+// is skipped: a missing dependency fails the test with a message that says
+// how to provide it.
+//
+// The dev server is not started with the SDK's testsuite.StartDevServer:
+// it cannot kill a server with SIGKILL or notice one that exited at start
+// (the crash tests and the port-race retry need both), it writes the leading
+// flags that devserver.Args writes too, and it has no containers mode.
 package testenv
 
 import (
