@@ -90,7 +90,7 @@ func newKeyed(t *testing.T, mutate func(*api.Config), log *slog.Logger) *keyed {
 	}
 	writeKeys(t, k.keysFile, k.alice, k.bob, k.reader, k.writer)
 	if log == nil {
-		log = testLogger(t)
+		log = testenv.Logger(t)
 	}
 	k.env = newEnvLog(t, func(c *api.Config) {
 		c.APIKeysFile = k.keysFile
@@ -141,7 +141,7 @@ func (k *keyed) projection() string {
 	k.t.Helper()
 	var state, addr string
 	var seq int64
-	err := k.pool.QueryRow(k.t.Context(), `SELECT state, address::text, last_seq FROM orders WHERE order_id = $1`,
+	err := k.Pool.QueryRow(k.t.Context(), `SELECT state, address::text, last_seq FROM orders WHERE order_id = $1`,
 		k.aliceOrder).Scan(&state, &addr, &seq)
 	if err != nil {
 		k.t.Fatal(err)
@@ -231,9 +231,9 @@ func TestOwnerGetsThrough(t *testing.T) {
 		t.Fatalf("%d commands published, want 4", len(msgs))
 	}
 	for _, m := range msgs {
-		cmd, err := contracts.DecodeCommand(m.Subject, m.Data)
+		cmd, err := contracts.DecodeCommand(m.Subject(), m.Data())
 		if err != nil || cmd.Owner != "alice" {
-			t.Fatalf("command %s owner %q (err %v), want alice", m.Subject, cmd.Owner, err)
+			t.Fatalf("command %s owner %q (err %v), want alice", m.Subject(), cmd.Owner, err)
 		}
 	}
 	// A signal to an order the projection does not know needs the live
@@ -276,7 +276,7 @@ func TestKeysFileReloads(t *testing.T) {
 	// Rotate alice: new key in, old key out; add carol.
 	alice2 := newKey("alice", allScopes)
 	writeKeys(t, k.keysFile, alice2, carol)
-	waitFor(t, "carol's key to be loaded", 5*time.Second, func() bool { return list(carol) == http.StatusOK })
+	testenv.Eventually(t, 5*time.Second, func() (bool, string) { return list(carol) == http.StatusOK, "waiting for carol's key to be loaded" })
 	if got := list(k.alice); got != http.StatusUnauthorized {
 		t.Fatalf("alice's old key after rotation: %d", got)
 	}
@@ -286,8 +286,8 @@ func TestKeysFileReloads(t *testing.T) {
 	// A broken file is refused as a whole; the keys in force stay.
 	dave := newKey("dave", "orders:read")
 	writeKeysAppendBroken(t, k.keysFile, dave)
-	waitFor(t, "the broken file to be refused", 5*time.Second, func() bool {
-		return strings.Contains(logs.String(), "credentials file not reloaded")
+	testenv.Eventually(t, 5*time.Second, func() (bool, string) {
+		return strings.Contains(logs.String(), "credentials file not reloaded"), "waiting for the broken file to be refused"
 	})
 	if got := list(carol); got != http.StatusOK {
 		t.Fatalf("carol after a broken file: %d", got)
@@ -355,10 +355,12 @@ func TestSecretsAreNeverLogged(t *testing.T) {
 	}
 	// A reload and a broken reload log too.
 	writeKeys(t, k.keysFile, k.alice, k.bob)
-	waitFor(t, "the reload", 5*time.Second, func() bool { return strings.Contains(logs.String(), "credentials file reloaded") })
+	testenv.Eventually(t, 5*time.Second, func() (bool, string) {
+		return strings.Contains(logs.String(), "credentials file reloaded"), "waiting for the reload"
+	})
 	writeKeysAppendBroken(t, k.keysFile, k.alice)
-	waitFor(t, "the refused reload", 5*time.Second, func() bool {
-		return strings.Contains(logs.String(), "credentials file not reloaded")
+	testenv.Eventually(t, 5*time.Second, func() (bool, string) {
+		return strings.Contains(logs.String(), "credentials file not reloaded"), "waiting for the refused reload"
 	})
 
 	out := logs.String()
@@ -367,8 +369,8 @@ func TestSecretsAreNeverLogged(t *testing.T) {
 	}
 	var published bytes.Buffer
 	for _, m := range k.commandMsgs() {
-		published.Write(m.Data)
-		for name, v := range m.Header {
+		published.Write(m.Data())
+		for name, v := range m.Headers() {
 			published.WriteString(name + strings.Join(v, ","))
 		}
 	}
@@ -411,8 +413,8 @@ func TestCodecEndpointNeedsItsScope(t *testing.T) {
 	operator := newKey("operator", "codec:decode")
 	k := newKeyed(t, func(c *api.Config) { c.CodecKeysFile = codecFile }, nil)
 	writeKeys(t, k.keysFile, k.alice, operator)
-	waitFor(t, "the operator key", 5*time.Second, func() bool {
-		return k.do("POST", "/codec/decode", "{}", operator.bearer()...).StatusCode != http.StatusUnauthorized
+	testenv.Eventually(t, 5*time.Second, func() (bool, string) {
+		return k.do("POST", "/codec/decode", "{}", operator.bearer()...).StatusCode != http.StatusUnauthorized, "waiting for the operator key"
 	})
 
 	codec, err := temporalx.LoadCodec(codecFile)
@@ -487,7 +489,7 @@ func TestBoardEventsAreFilteredByOwner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := k.js.PublishMsg(ctx, msg); err != nil {
+		if _, err := k.JS.PublishMsg(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -79,7 +79,7 @@ func TestBoardEventsStreamsOrderEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.js.PublishMsg(ctx, msg); err != nil {
+	if _, err := e.JS.PublishMsg(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
 	ev, data := next()

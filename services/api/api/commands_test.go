@@ -14,6 +14,7 @@ import (
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 // accepted is the body of a successful POST.
@@ -203,7 +204,7 @@ func TestBadInputIsRejectedAndNothingPublished(t *testing.T) {
 		})
 	}
 	if msgs := e.commandMsgs(); len(msgs) != 0 {
-		t.Fatalf("bad input published %d commands, first on %s: %s", len(msgs), msgs[0].Subject, msgs[0].Data)
+		t.Fatalf("bad input published %d commands, first on %s: %s", len(msgs), msgs[0].Subject(), msgs[0].Data())
 	}
 }
 
@@ -222,7 +223,7 @@ func fakeBridge(t *testing.T, e *env, outcome func(contracts.Command) (contracts
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	cons, err := e.js.CreateConsumer(ctx, contracts.StreamCommands, jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy})
+	cons, err := e.JS.CreateConsumer(ctx, contracts.StreamCommands, jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {
 		t.Fatalf("consumer: %v", err)
 	}
@@ -240,7 +241,7 @@ func fakeBridge(t *testing.T, e *env, outcome func(contracts.Command) (contracts
 			t.Errorf("result msg: %v", err)
 			return
 		}
-		if _, err := e.js.PublishMsg(ctx, msg); err != nil && ctx.Err() == nil {
+		if _, err := e.JS.PublishMsg(ctx, msg); err != nil && ctx.Err() == nil {
 			t.Errorf("publish result: %v", err)
 		}
 		_ = m.Ack()
@@ -313,7 +314,7 @@ func TestPreferWait(t *testing.T) {
 // broker stored the command; with NATS down it is a 503 problem.
 func TestPublishFailsWhileNATSIsDown(t *testing.T) {
 	e := newEnv(t, func(c *api.Config) { c.RequestTimeout = time.Second; c.StatusTimeout = 200 * time.Millisecond })
-	e.nats.Shutdown()
+	e.NATS.Shutdown()
 	r := e.do("POST", "/orders/down-1/start", `{"payment_id":"p"}`, "Content-Type", "application/json")
 	expectProblem(t, r, http.StatusServiceUnavailable, "")
 	if r.Header.Get("Retry-After") == "" {
@@ -323,15 +324,15 @@ func TestPublishFailsWhileNATSIsDown(t *testing.T) {
 	if p.Checks["nats"] == "ok" || p.Checks["postgres"] != "ok" {
 		t.Fatalf("readiness checks %v", p.Checks)
 	}
-	e.nats.Start()
-	waitFor(t, "readiness after NATS restart", 10*time.Second, func() bool {
-		return e.do("GET", "/readyz", "").StatusCode == http.StatusOK
+	e.NATS.Start()
+	testenv.Eventually(t, 10*time.Second, func() (bool, string) {
+		return e.do("GET", "/readyz", "").StatusCode == http.StatusOK, "waiting for readiness after NATS restart"
 	})
 	a := expectAccepted(t, e.do("POST", "/orders/down-1/start", `{"payment_id":"p"}`, "Content-Type", "application/json"),
 		"down-1", contracts.CommandStart)
 	var found bool
 	for _, m := range e.commandMsgs() {
-		found = found || m.Header.Get(contracts.HeaderMsgID) == a.CommandID
+		found = found || m.Headers().Get(contracts.HeaderMsgID) == a.CommandID
 	}
 	if !found {
 		t.Fatalf("command %s accepted after restart but not stored", a.CommandID)

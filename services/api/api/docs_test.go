@@ -46,19 +46,19 @@ func freeAddr(t *testing.T) string {
 // stops Run through its context.
 func TestRunServesDocsInChromium(t *testing.T) {
 	chromium := chromiumPath(t)
-	ns := testenv.NATS(t)
+	infra := testenv.New(t)
 	cfg := defaultConfig(t)
-	cfg.NATS.URL, cfg.Postgres.URL = ns.URL, testenv.Postgres(t)
+	cfg.NATS.URL, cfg.Postgres.URL = infra.NATS.URL, infra.DBURL
 	cfg.HTTPAddr = freeAddr(t)
 	cfg.Shutdown.Timeout = 5 * time.Second
-	deps := connect(t, ns, cfg.Postgres.URL, testLogger(t))
+	deps := api.Deps{NATS: infra.NC, DB: infra.Pool, Log: testenv.Logger(t)}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- api.Run(ctx, cfg, deps) }()
 	base := "http://" + cfg.HTTPAddr
-	waitFor(t, "API ready", 15*time.Second, func() bool {
+	testenv.Eventually(t, 15*time.Second, func() (bool, string) {
 		select {
 		case err := <-done:
 			t.Fatalf("Run returned early: %v", err)
@@ -66,10 +66,10 @@ func TestRunServesDocsInChromium(t *testing.T) {
 		}
 		res, err := http.Get(base + "/readyz")
 		if err != nil {
-			return false
+			return false, "waiting for API ready"
 		}
 		res.Body.Close()
-		return res.StatusCode == http.StatusOK
+		return res.StatusCode == http.StatusOK, "waiting for API ready"
 	})
 
 	res, err := http.Get(base + "/docs")

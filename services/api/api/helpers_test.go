@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orderflow/orderflow/services/api/api"
@@ -28,13 +26,10 @@ import (
 // env is one test's API mounted in process on its own embedded NATS and
 // fresh PostgreSQL database.
 type env struct {
-	t    *testing.T
-	app  *fiber.App
-	nats *testenv.NATSServer
-	nc   *nats.Conn
-	js   jetstream.JetStream
-	pool *pgxpool.Pool
-	cfg  api.Config
+	*testenv.Env
+	t   *testing.T
+	app *fiber.App
+	cfg api.Config
 	// overNetwork sends requests over a real TCP listener instead of
 	// app.Test, for limits that the in-memory connection cannot show.
 	overNetwork bool
@@ -56,13 +51,6 @@ func (e *env) listen() string {
 	return e.addr
 }
 
-func testLogger(t *testing.T) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
 // defaultConfig is the configuration the binary gets with no variables
 // set, which also proves the defaults pass validation.
 func defaultConfig(t *testing.T) api.Config {
@@ -82,16 +70,15 @@ func defaultConfig(t *testing.T) api.Config {
 
 func newEnv(t *testing.T, mutate func(*api.Config)) *env {
 	t.Helper()
-	return newEnvLog(t, mutate, testLogger(t))
+	return newEnvLog(t, mutate, testenv.Logger(t))
 }
 
 // newEnvLog is newEnv with the app logging to log.
 func newEnvLog(t *testing.T, mutate func(*api.Config), log *slog.Logger) *env {
 	t.Helper()
-	ns := testenv.NATS(t)
-	dbURL := testenv.Postgres(t)
+	infra := testenv.New(t)
 	cfg := defaultConfig(t)
-	cfg.NATS.URL, cfg.Postgres.URL = ns.URL, dbURL
+	cfg.NATS.URL, cfg.Postgres.URL = infra.NATS.URL, infra.DBURL
 	cfg.RateLimitMax = 0
 	if mutate != nil {
 		mutate(&cfg)
@@ -99,24 +86,11 @@ func newEnvLog(t *testing.T, mutate func(*api.Config), log *slog.Logger) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	deps := connect(t, ns, dbURL, log)
-	app, err := api.New(cfg, deps)
+	app, err := api.New(cfg, api.Deps{NATS: infra.NC, DB: infra.Pool, Log: log})
 	if err != nil {
 		t.Fatalf("new app: %v", err)
 	}
-	return &env{t: t, app: app, nats: ns, nc: deps.NATS, js: ns.JetStream(deps.NATS), pool: deps.DB, cfg: cfg}
-}
-
-// connect opens what cmd/api opens, a NATS connection and a pool, on the
-// test's server and database; both close when the test ends.
-func connect(t *testing.T, ns *testenv.NATSServer, dbURL string, log *slog.Logger) api.Deps {
-	t.Helper()
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatalf("pool: %v", err)
-	}
-	t.Cleanup(pool.Close)
-	return api.Deps{NATS: ns.Conn(), DB: pool, Log: log}
+	return &env{Env: infra, t: t, app: app, cfg: cfg}
 }
 
 // response is a finished HTTP exchange with its body read.
@@ -206,27 +180,9 @@ func expectProblem(t *testing.T, r response, status int, field string) problem {
 }
 
 // commandMsgs returns every message stored in ORDER_COMMANDS.
-func (e *env) commandMsgs() []*jetstream.RawStreamMsg {
+func (e *env) commandMsgs() []jetstream.Msg {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := e.js.Stream(ctx, contracts.StreamCommands)
-	if err != nil {
-		e.t.Fatalf("stream: %v", err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		e.t.Fatalf("stream info: %v", err)
-	}
-	var out []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			e.t.Fatalf("get msg %d: %v", seq, err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return testenv.ReadStream(e.t, e.JS, contracts.StreamCommands)
 }
 
 // expectOneCommand asserts exactly one stored command and returns it
@@ -238,15 +194,15 @@ func (e *env) expectOneCommand(subject, commandID string) contracts.Command {
 		e.t.Fatalf("%d messages in %s, want 1", len(msgs), contracts.StreamCommands)
 	}
 	m := msgs[0]
-	if m.Subject != subject {
-		e.t.Fatalf("subject %q, want %q", m.Subject, subject)
+	if m.Subject() != subject {
+		e.t.Fatalf("subject %q, want %q", m.Subject(), subject)
 	}
-	if got := m.Header.Get(contracts.HeaderMsgID); got != commandID {
+	if got := m.Headers().Get(contracts.HeaderMsgID); got != commandID {
 		e.t.Fatalf("Nats-Msg-Id %q, want %q", got, commandID)
 	}
-	cmd, err := contracts.DecodeCommand(m.Subject, m.Data)
+	cmd, err := contracts.DecodeCommand(m.Subject(), m.Data())
 	if err != nil {
-		e.t.Fatalf("stored command does not decode: %v (%s)", err, m.Data)
+		e.t.Fatalf("stored command does not decode: %v (%s)", err, m.Data())
 	}
 	if cmd.CommandID != commandID {
 		e.t.Fatalf("body command_id %q, want %q", cmd.CommandID, commandID)
@@ -258,7 +214,7 @@ func (e *env) purgeCommands() {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := e.js.Stream(ctx, contracts.StreamCommands)
+	s, err := e.JS.Stream(ctx, contracts.StreamCommands)
 	if err != nil {
 		e.t.Fatalf("stream: %v", err)
 	}
@@ -279,7 +235,7 @@ func (e *env) insertOrder(st contracts.OrderStatus, seq int64, lastType contract
 	if st.Shipping != nil {
 		tracking = st.Shipping.TrackingNumber
 	}
-	_, err := e.pool.Exec(ctx, `
+	_, err := e.Pool.Exec(ctx, `
 		INSERT INTO orders (order_id, workflow_id, payment_id, state, step, terminal, amount_cents, items, address,
 		  manual_review, payment_status, tracking_number, failure_reason, snapshot, last_seq, last_event_type,
 		  accepted_at, updated_at, completed_at, owner)
@@ -295,7 +251,7 @@ func (e *env) insertOrder(st contracts.OrderStatus, seq int64, lastType contract
 func (e *env) insertEvent(orderID string, seq int64, typ contracts.EventType, at time.Time, data string, st contracts.OrderStatus) {
 	e.t.Helper()
 	snap, _ := json.Marshal(st)
-	_, err := e.pool.Exec(context.Background(), `
+	_, err := e.Pool.Exec(context.Background(), `
 		INSERT INTO events (event_id, order_id, seq, type, occurred_at, data, snapshot) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
 		contracts.EventID(orderID, seq), orderID, seq, typ, at, data, snap)
 	if err != nil {
@@ -315,17 +271,5 @@ func snapshot(orderID string, state domain.OrderState, accepted time.Time) contr
 		Items: items, Address: domain.DefaultAddress(),
 		Payment:    contracts.PaymentInfo{PaymentID: "pay-" + orderID, AmountCents: domain.TotalCents(items), Status: "charged"},
 		AcceptedAt: accepted, UpdatedAt: accepted.Add(2 * time.Second),
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -68,7 +68,7 @@ func TestStatusSources(t *testing.T) {
 	live := snapshot("live-1", domain.StateShipping, accepted)
 	live.Step = domain.StepDispatchCarrier
 	started := accepted.Add(3 * time.Second)
-	statusResponder(t, e.nc, func(id string) (contracts.StatusReply, time.Duration) {
+	statusResponder(t, e.NC, func(id string) (contracts.StatusReply, time.Duration) {
 		switch id {
 		case "live-1":
 			return contracts.StatusReply{Source: "temporal", WorkflowID: live.WorkflowID, RunID: "run-1",

@@ -7,8 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/orderflow/orderflow/services/api/internal/app"
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 // signer is an identity provider: an EC key whose public half is in a
@@ -84,7 +83,7 @@ func writeJWKS(t *testing.T, keys ...jwk.Key) string {
 func TestJWTAgainstJWKSFile(t *testing.T) {
 	idp, other := newSigner(t, "idp-1"), newSigner(t, "idp-1")
 	a, err := NewAuthenticator(AuthOptions{JWKSFile: writeJWKS(t, idp.pub), Issuer: "https://idp.example", Audience: "orderflow"},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+		testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

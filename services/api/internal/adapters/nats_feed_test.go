@@ -2,8 +2,6 @@ package adapters
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -49,7 +47,7 @@ func consumers(t *testing.T, ctx context.Context, f *Feed) int {
 // closes), and the consumer exists only while someone subscribes.
 func TestFeedFansOutAndStopsWhenIdle(t *testing.T) {
 	ns := testenv.NATS(t)
-	f := NewFeed(ns.JetStream(ns.Conn()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := NewFeed(ns.JetStream(ns.Conn()), testenv.Logger(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -95,11 +93,7 @@ func TestFeedFansOutAndStopsWhenIdle(t *testing.T) {
 	}
 	stopSlow() // already cut off: harmless
 	stopFast()
-	deadline := time.Now().Add(10 * time.Second)
-	for consumers(t, ctx, f) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("consumer still there after the last subscriber left")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, func() (bool, string) {
+		return consumers(t, ctx, f) == 0, "consumer still there after the last subscriber left"
+	})
 }
