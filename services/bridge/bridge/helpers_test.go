@@ -6,17 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/orderflow/orderflow/services/bridge/bridge"
 	"github.com/orderflow/orderflow/shared/config"
@@ -28,21 +25,13 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-// testLog writes warnings and errors to the test output, so a failing run
-// shows what the bridge complained about without drowning passing ones.
-func testLog(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-// stack is one test's real infrastructure: its own NATS server, a Temporal
-// client, the order workers on a private task queue and the bridge.
+// stack is one test's real infrastructure (testenv.Env: its own NATS
+// server, a database for payments), a Temporal client, the order workers on
+// a private task queue and the bridge.
 type stack struct {
-	t    *testing.T
-	nats *testenv.NATSServer
-	nc   *nats.Conn
-	js   jetstream.JetStream
-	tc   client.Client
-	pool *pgxpool.Pool
+	*testenv.Env
+	t  *testing.T
+	tc client.Client
 	// stopWorkers ends the order and shipping workers.
 	stopWorkers func()
 	cfg         bridge.Config
@@ -63,18 +52,13 @@ func newStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack {
 // newIdleStack is newStack without the bridge: the test starts it.
 func newIdleStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack {
 	t.Helper()
-	ns := testenv.NATS(t)
-	nc := ns.Conn()
-	tc, err := client.Dial(client.Options{HostPort: addr, Logger: tlog.NewStructuredLogger(testLog(t))})
-	if err != nil {
-		t.Fatalf("dial temporal: %v", err)
-	}
-	t.Cleanup(tc.Close)
+	infra := testenv.New(t)
+	tc := testenv.TemporalClient(t, addr, testenv.Logger(t))
 	cfg, err := config.Load[bridge.Config]()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.NATS.URL = ns.URL
+	cfg.NATS.URL = infra.NATS.URL
 	cfg.Temporal.Address = addr
 	cfg.OrdersTaskQueue = testenv.UniqueName("orders")
 	cfg.ShippingTaskQueue = testenv.UniqueName("shipping")
@@ -85,8 +69,8 @@ func newIdleStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack 
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, nats: ns, nc: nc, js: ns.JetStream(nc), tc: tc, cfg: cfg, reg: prometheus.NewRegistry()}
-	s.pool, s.stopWorkers = startWorkers(t, tc, cfg, s.js)
+	s := &stack{Env: infra, t: t, tc: tc, cfg: cfg, reg: prometheus.NewRegistry()}
+	s.stopWorkers = startWorkers(t, tc, cfg, infra.JS, infra.Pool)
 	return s
 }
 
@@ -97,7 +81,7 @@ func (s *stack) startBridge() {
 	reg := prometheus.NewRegistry() // a restarted bridge registers afresh
 	s.reg = reg
 	go func() {
-		s.done <- bridge.Run(ctx, s.cfg, bridge.Deps{NATS: s.nc, Temporal: s.tc}, testLog(s.t), bridge.WithMetrics(reg))
+		s.done <- bridge.Run(ctx, s.cfg, bridge.Deps{NATS: s.NC, Temporal: s.tc}, testenv.Logger(s.t), bridge.WithMetrics(reg))
 	}()
 	s.t.Cleanup(s.stopBridge)
 }
@@ -164,7 +148,7 @@ func (s *stack) publishMsg(m *nats.Msg) (duplicate bool) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ack, err := s.js.PublishMsg(ctx, m)
+	ack, err := s.JS.PublishMsg(ctx, m)
 	if err != nil {
 		s.t.Fatalf("publish %s: %v", m.Subject, err)
 	}
@@ -175,7 +159,7 @@ func (s *stack) publishMsg(m *nats.Msg) (duplicate bool) {
 func (s *stack) consumerInfo() (*jetstream.ConsumerInfo, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cons, err := s.js.Consumer(ctx, contracts.StreamCommands, s.cfg.Durable)
+	cons, err := s.JS.Consumer(ctx, contracts.StreamCommands, s.cfg.Durable)
 	if err != nil {
 		return nil, err
 	}
@@ -185,17 +169,13 @@ func (s *stack) consumerInfo() (*jetstream.ConsumerInfo, error) {
 // waitConsumer polls the consumer until ok holds.
 func (s *stack) waitConsumer(what string, timeout time.Duration, ok func(*jetstream.ConsumerInfo) bool) *jetstream.ConsumerInfo {
 	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ci, err := s.consumerInfo()
-		if err == nil && ok(ci) {
-			return ci
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("consumer never %s (info %+v, err %v)", what, ci, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var ci *jetstream.ConsumerInfo
+	testenv.Eventually(s.t, timeout, func() (bool, string) {
+		var err error
+		ci, err = s.consumerInfo()
+		return err == nil && ok(ci), fmt.Sprintf("consumer never %s (info %+v, err %v)", what, ci, err)
+	})
+	return ci
 }
 
 // waitSettled waits until the bridge has acknowledged (or terminated) every
@@ -209,64 +189,39 @@ func (s *stack) waitSettled(timeout time.Duration) {
 
 // results reads every CommandResult stored for subject filter.
 func (s *stack) results(filter string) []contracts.CommandResult {
-	return readAll[contracts.CommandResult](s.t, s.js, contracts.StreamResults, filter, func(m jetstream.Msg) (contracts.CommandResult, error) {
+	s.t.Helper()
+	var out []contracts.CommandResult
+	for _, m := range testenv.ReadStream(s.t, s.JS, contracts.StreamResults, filter) {
 		var r contracts.CommandResult
-		return r, json.Unmarshal(m.Data(), &r)
-	})
+		if err := json.Unmarshal(m.Data(), &r); err != nil {
+			s.t.Fatalf("decode %s message: %v", contracts.StreamResults, err)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // deadLetters reads every message in the command dead-letter subject.
 func (s *stack) deadLetters() []jetstream.Msg {
-	return readAll(s.t, s.js, contracts.StreamDLQ, contracts.DLQCommands, func(m jetstream.Msg) (jetstream.Msg, error) { return m, nil })
-}
-
-func readAll[T any](t *testing.T, js jetstream.JetStream, stream, filter string, decode func(jetstream.Msg) (T, error)) []T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
-	if err != nil {
-		t.Fatalf("read %s: %v", stream, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		t.Fatalf("read %s: %v", stream, err)
-	}
-	var out []T
-	for range info.NumPending {
-		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			t.Fatalf("read %s: %v", stream, err)
-		}
-		v, err := decode(m)
-		if err != nil {
-			t.Fatalf("decode %s message: %v", stream, err)
-		}
-		out = append(out, v)
-	}
-	return out
+	s.t.Helper()
+	return testenv.ReadStream(s.t, s.JS, contracts.StreamDLQ, contracts.DLQCommands)
 }
 
 // waitResults polls until n results exist under filter.
 func (s *stack) waitResults(filter string, n int, timeout time.Duration) []contracts.CommandResult {
 	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		rs := s.results(filter)
-		if len(rs) >= n {
-			return rs
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("want %d results on %s, have %d: %+v", n, filter, len(rs), rs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var rs []contracts.CommandResult
+	testenv.Eventually(s.t, timeout, func() (bool, string) {
+		rs = s.results(filter)
+		return len(rs) >= n, fmt.Sprintf("want %d results on %s, have %d: %+v", n, filter, len(rs), rs)
+	})
+	return rs
 }
 
 // status asks the bridge for an order's live status over request/reply.
 func (s *stack) status(orderID string) contracts.StatusReply {
 	s.t.Helper()
-	m, err := s.nc.Request(contracts.StatusSubject(orderID), nil, 10*time.Second)
+	m, err := s.NC.Request(contracts.StatusSubject(orderID), nil, 10*time.Second)
 	if err != nil {
 		s.t.Fatalf("status request for %s: %v", orderID, err)
 	}
@@ -280,17 +235,12 @@ func (s *stack) status(orderID string) contracts.StatusReply {
 // waitState polls the live status until the order reaches want.
 func (s *stack) waitState(orderID string, want domain.OrderState, timeout time.Duration) contracts.StatusReply {
 	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		r := s.status(orderID)
-		if r.Status != nil && r.Status.State == want {
-			return r
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("order %s did not reach %s: %+v", orderID, want, r)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var r contracts.StatusReply
+	testenv.Eventually(s.t, timeout, func() (bool, string) {
+		r = s.status(orderID)
+		return r.Status != nil && r.Status.State == want, fmt.Sprintf("order %s did not reach %s: %+v", orderID, want, r)
+	})
+	return r
 }
 
 // workflowClosed waits for the order's workflow to close and returns the
@@ -334,21 +284,17 @@ func byCommand(t *testing.T, rs []contracts.CommandResult) map[string]contracts.
 // waiting out its indexing lag.
 func countRuns(t *testing.T, s *stack, orderID string) int64 {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var n int64
+	testenv.Eventually(t, 10*time.Second, func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		resp, err := s.tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
 			Query: fmt.Sprintf("WorkflowId = '%s'", contracts.OrderWorkflowID(orderID)),
 		})
 		cancel()
-		if err == nil && resp.GetCount() > 0 {
-			return resp.GetCount()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("count runs of %s: %v (count %d)", orderID, err, resp.GetCount())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		n = resp.GetCount()
+		return err == nil && n > 0, fmt.Sprintf("count runs of %s: %v (count %d)", orderID, err, n)
+	})
+	return n
 }
 
 // assertOneCharge checks the payments table holds exactly one charge for
@@ -359,7 +305,7 @@ func assertOneCharge(t *testing.T, s *stack, orderID string) {
 	defer cancel()
 	var rows int
 	var status string
-	err := s.pool.QueryRow(ctx, `SELECT count(*), min(status) FROM payments WHERE order_id = $1`, orderID).Scan(&rows, &status)
+	err := s.Pool.QueryRow(ctx, `SELECT count(*), min(status) FROM payments WHERE order_id = $1`, orderID).Scan(&rows, &status)
 	if err != nil || rows != 1 || status != "charged" {
 		t.Fatalf("payments of %s: %d rows, status %q, err %v (want one charged)", orderID, rows, status, err)
 	}

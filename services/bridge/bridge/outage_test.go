@@ -175,7 +175,7 @@ func TestRedeliveredStartOvertakesItsCancel(t *testing.T) {
 // runs, so a test can take deliveries from it the way a crashing bridge would.
 func (s *stack) bridgeConsumer(ctx context.Context, t *testing.T) jetstream.Consumer {
 	t.Helper()
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, ports.ConsumerConfig(ports.ConsumerOptions{
+	cons, err := s.JS.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, ports.ConsumerConfig(ports.ConsumerOptions{
 		Durable: s.cfg.Durable, AckWait: s.cfg.AckWait, MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending, PinnedTTL: s.cfg.PinnedTTL,
 	}))
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/services/bridge/bridge"
@@ -28,10 +27,10 @@ type replica struct {
 }
 
 func (s *stack) startReplica(name string) *replica {
-	r := &replica{name: name, nc: s.nats.Conn(), reg: prometheus.NewRegistry(), done: make(chan error, 1)}
+	r := &replica{name: name, nc: s.NATS.Conn(), reg: prometheus.NewRegistry(), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	log := testLog(s.t).With("replica", name)
+	log := testenv.Logger(s.t).With("replica", name)
 	go func() {
 		r.done <- bridge.Run(ctx, s.cfg, bridge.Deps{NATS: r.nc, Temporal: s.tc}, log, bridge.WithMetrics(r.reg))
 	}()
@@ -96,18 +95,14 @@ func TestReplicasKeepEachOrdersCommandsInOrder(t *testing.T) {
 		}
 		if k == updates/2 {
 			// Kill whichever replica is applying: the pinned one.
-			deadline := time.Now().Add(10 * time.Second)
-			for killed == nil {
+			testenv.Eventually(t, 10*time.Second, func() (bool, string) {
 				for i, r := range replicas {
 					if r.applied(t) > 0 {
 						killed, survivor = r, replicas[1-i]
 					}
 				}
-				if killed == nil && time.Now().After(deadline) {
-					t.Fatal("no replica applied a command")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return killed != nil, "no replica applied a command"
+			})
 			if survivor.applied(t) != 0 {
 				t.Fatalf("both replicas applied commands before the kill (%s: %v, %s: %v): the consumer is not pinned",
 					killed.name, killed.applied(t), survivor.name, survivor.applied(t))
@@ -129,16 +124,17 @@ func TestReplicasKeepEachOrdersCommandsInOrder(t *testing.T) {
 		// the signals, name the streets in publishing order. Events go out
 		// after the commands are settled: wait for all of them.
 		var streets []string
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			streets = readAll(t, s.js, contracts.StreamEvents, contracts.EventSubject(id, contracts.EventAddressUpdated),
-				func(m jetstream.Msg) (string, error) {
-					ev, err := contracts.DecodeEvent(m.Data())
-					return ev.Order.Address.Street, err
-				})
-			if len(streets) >= updates || time.Now().After(deadline) {
-				break
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+			streets = nil
+			for _, m := range testenv.ReadStream(t, s.JS, contracts.StreamEvents, contracts.EventSubject(id, contracts.EventAddressUpdated)) {
+				ev, err := contracts.DecodeEvent(m.Data())
+				if err != nil {
+					t.Fatalf("decode %s message: %v", contracts.StreamEvents, err)
+				}
+				streets = append(streets, ev.Order.Address.Street)
 			}
-		}
+			return len(streets) >= updates, fmt.Sprintf("order %s: %d of %d address updates: %v", id, len(streets), updates, streets)
+		})
 		var want []string
 		for k := 1; k <= updates; k++ {
 			want = append(want, fmt.Sprintf("%d Main St", k))

@@ -18,15 +18,10 @@ import (
 )
 
 // startWorkers runs the real order and shipping workers in process, faults
-// off, on the bridge's private task queues, with a fresh database for
-// payments. It returns the pool so tests can check charges, and a stop that
-// ends both workers (it is also run at cleanup).
-func startWorkers(t *testing.T, tc client.Client, cfg bridge.Config, js jetstream.JetStream) (*pgxpool.Pool, func()) {
+// off, on the bridge's private task queues, with pool for payments. It
+// returns a stop that ends both workers (it is also run at cleanup).
+func startWorkers(t *testing.T, tc client.Client, cfg bridge.Config, js jetstream.JetStream, pool *pgxpool.Pool) func() {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), testenv.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ocfg, err := config.Load[orderworker.Config]()
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +35,7 @@ func startWorkers(t *testing.T, tc client.Client, cfg bridge.Config, js jetstrea
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	log := testLog(t)
+	log := testenv.Logger(t)
 	wg.Go(func() {
 		if err := orderworker.RunWorker(ctx, ocfg, tc, pool, js, log); err != nil {
 			t.Errorf("order worker: %v", err)
@@ -53,9 +48,6 @@ func startWorkers(t *testing.T, tc client.Client, cfg bridge.Config, js jetstrea
 	})
 	var once sync.Once
 	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
-	t.Cleanup(func() {
-		stop()
-		pool.Close()
-	})
-	return pool, stop
+	t.Cleanup(stop)
+	return stop
 }
