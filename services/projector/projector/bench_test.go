@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 // BenchmarkProjector measures events per second from a backlog in real
@@ -25,8 +26,8 @@ func BenchmarkProjector(b *testing.B) {
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			events := benchEvents(b.N)
-			e := newEnv(b)
-			publish(b, e.js, events, false)
+			e := testenv.New(b)
+			publish(b, e.JS, events, false)
 			cfg := testConfig(b, e)
 			if mode.batchSize > 0 {
 				cfg.BatchSize = mode.batchSize
@@ -35,10 +36,10 @@ func BenchmarkProjector(b *testing.B) {
 
 			b.ResetTimer()
 			start := time.Now()
-			startProjector(b, cfg, e.pool)
-			waitFor(b, 10*time.Minute, "backlog projected", func() (bool, error) {
-				n, err := countEvents(ctx, e.pool)
-				return n == len(events), err
+			startProjector(b, cfg, e.Pool)
+			testenv.Eventually(b, 10*time.Minute, func() (bool, string) {
+				n, err := countEvents(ctx, e.Pool)
+				return n == len(events) && err == nil, fmt.Sprintf("backlog projected: %d of %d events (err %v)", n, len(events), err)
 			})
 			elapsed := time.Since(start)
 			b.StopTimer()

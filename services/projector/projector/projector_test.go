@@ -3,6 +3,7 @@ package projector_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,14 +14,15 @@ import (
 	"github.com/orderflow/orderflow/services/projector/projector"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 // checkOrders asserts the orders table holds, for each order, exactly what
 // its last event says, column by column: the reference is not trusted blindly.
-func checkOrders(t *testing.T, e *env, w workload) {
+func checkOrders(t *testing.T, e *testenv.Env, w workload) {
 	t.Helper()
 	ctx := context.Background()
-	rows, err := e.pool.Query(ctx, `SELECT order_id, workflow_id, payment_id, state, step, terminal, amount_cents,
+	rows, err := e.Pool.Query(ctx, `SELECT order_id, workflow_id, payment_id, state, step, terminal, amount_cents,
 		manual_review, payment_status, tracking_number, failure_reason, last_seq, last_event_type,
 		accepted_at, updated_at, completed_at, jsonb_array_length(items), address->>'city',
 		(SELECT count(*) FROM events ev WHERE ev.order_id = o.order_id)
@@ -88,8 +90,8 @@ func TestEveryEventDeliveredTwiceGivesIdenticalTables(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			e := project(t, w.all, true, mode.tweak)
 			checkOrders(t, e, w)
-			assertSameTables(t, want, dump(t, e.pool), "every event twice")
-			if n := len(dlqMessages(t, e.js)); n != 0 {
+			assertSameTables(t, want, dump(t, e.Pool), "every event twice")
+			if n := len(dlqMessages(t, e.JS)); n != 0 {
 				t.Errorf("%d messages dead-lettered, want 0", n)
 			}
 		})
@@ -111,7 +113,7 @@ func TestEventsShuffledWithinEachOrderGiveTheInOrderState(t *testing.T) {
 	}
 	e := project(t, shuffled, false, nil)
 	checkOrders(t, e, w)
-	assertSameTables(t, want, dump(t, e.pool), "shuffled within orders")
+	assertSameTables(t, want, dump(t, e.Pool), "shuffled within orders")
 }
 
 func TestPostgresOutageLosesNothing(t *testing.T) {
@@ -119,43 +121,40 @@ func TestPostgresOutageLosesNothing(t *testing.T) {
 	want := reference(t, w)
 	half := len(w.all) / 2
 
-	e := newEnv(t)
-	proxy, proxiedURL := newPGProxy(t, e.dbURL)
-	pool := newPool(t, proxiedURL)
+	e := testenv.New(t)
+	proxy, proxiedURL := testenv.ProxyURL(t, e.DBURL)
+	pool := testenv.Pool(t, proxiedURL)
 	cfg := testConfig(t, e)
 	cfg.Retries = 1
 	cfg.RedeliveryMaxDelay = 300 * time.Millisecond
 	startProjector(t, cfg, pool)
 
 	ctx := context.Background()
-	publish(t, e.js, w.all[:half], false)
-	waitFor(t, 60*time.Second, "first half projected", func() (bool, error) {
-		n, err := countEvents(ctx, e.pool)
-		return n == half, err
+	publish(t, e.JS, w.all[:half], false)
+	testenv.Eventually(t, 60*time.Second, func() (bool, string) {
+		n, err := countEvents(ctx, e.Pool)
+		return n == half && err == nil, fmt.Sprintf("first half projected: %d of %d events (err %v)", n, half, err)
 	})
 
-	proxy.Stop() // PostgreSQL "goes down" for the projector
-	publish(t, e.js, w.all[half:], false)
-	consumer, err := e.js.Consumer(ctx, contracts.StreamEvents, cfg.Durable)
+	proxy.Cut() // PostgreSQL "goes down" for the projector
+	publish(t, e.JS, w.all[half:], false)
+	consumer, err := e.JS.Consumer(ctx, contracts.StreamEvents, cfg.Durable)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "failed deliveries to be redelivered during the outage", func() (bool, error) {
+	testenv.Eventually(t, 60*time.Second, func() (bool, string) {
 		info, err := consumer.Info(ctx)
-		if err != nil {
-			return false, err
-		}
-		return info.NumRedelivered > 0, nil
+		return err == nil && info.NumRedelivered > 0, fmt.Sprintf("failed deliveries to be redelivered during the outage (err %v)", err)
 	})
-	if n, err := countEvents(ctx, e.pool); err != nil || n != half {
+	if n, err := countEvents(ctx, e.Pool); err != nil || n != half {
 		t.Fatalf("during the outage events = %d (err %v), want %d", n, err, half)
 	}
 
-	proxy.Start() // and comes back
-	waitConsumed(t, e.js, cfg.Durable)
+	proxy.Restore() // and comes back
+	waitConsumed(t, e.JS, cfg.Durable)
 	checkOrders(t, e, w)
-	assertSameTables(t, want, dump(t, e.pool), "after outage")
-	if n := len(dlqMessages(t, e.js)); n != 0 {
+	assertSameTables(t, want, dump(t, e.Pool), "after outage")
+	if n := len(dlqMessages(t, e.JS)); n != 0 {
 		t.Errorf("%d messages dead-lettered during a transient outage, want 0", n)
 	}
 }
@@ -166,29 +165,29 @@ func TestRebuildEqualsLiveProjection(t *testing.T) {
 	// A poison event in the stream must not stop the rebuild from finishing.
 	bad := nats.NewMsg(contracts.EventSubject("rebuild-bad", contracts.EventReceived))
 	bad.Data = []byte(`{"id":`)
-	if _, err := live.js.PublishMsg(context.Background(), bad); err != nil {
+	if _, err := live.JS.PublishMsg(context.Background(), bad); err != nil {
 		t.Fatal(err)
 	}
-	waitConsumed(t, live.js, "projector")
-	liveTables := dump(t, live.pool)
+	waitConsumed(t, live.JS, "projector")
+	liveTables := dump(t, live.Pool)
 
 	cfg := testConfig(t, live)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := projector.Rebuild(ctx, cfg, newDeps(t, cfg, live.pool), testLogger(t)); err == nil || !strings.Contains(err.Error(), "empty") {
+	if err := projector.Rebuild(ctx, cfg, newDeps(t, cfg, live.Pool), testenv.Logger(t)); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Fatalf("rebuild into a non-empty database: err = %v, want refusal", err)
 	}
 
-	rebuiltURL := newEnv(t).dbURL // fresh database, migrations applied
-	rebuilt := newPool(t, rebuiltURL)
+	rebuiltURL := testenv.Postgres(t) // fresh database, migrations applied
+	rebuilt := testenv.Pool(t, rebuiltURL)
 	cfg.Postgres.URL = rebuiltURL
-	if err := projector.Rebuild(ctx, cfg, newDeps(t, cfg, rebuilt), testLogger(t)); err != nil {
+	if err := projector.Rebuild(ctx, cfg, newDeps(t, cfg, rebuilt), testenv.Logger(t)); err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}
 	assertSameTables(t, liveTables, dump(t, rebuilt), "rebuild vs live")
 
 	// The temporary consumer is gone; only the live one remains.
-	stream, err := live.js.Stream(ctx, contracts.StreamEvents)
+	stream, err := live.JS.Stream(ctx, contracts.StreamEvents)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,14 +209,14 @@ func TestPoisonEventsAreDeadLetteredAndProjectionContinues(t *testing.T) {
 	wrongVersion.SchemaVersion = 99
 	misrouted := orderEvents("poison-route", pathShipped, time.Now())[0]
 
-	e := newEnv(t)
+	e := testenv.New(t)
 	cfg := testConfig(t, e)
 	ctx := context.Background()
 	pub := func(subject string, body []byte, id string) {
 		m := nats.NewMsg(subject)
 		m.Data = body
 		m.Header.Set(contracts.HeaderMsgID, id)
-		if _, err := e.js.PublishMsg(ctx, m); err != nil {
+		if _, err := e.JS.PublishMsg(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -229,7 +228,7 @@ func TestPoisonEventsAreDeadLetteredAndProjectionContinues(t *testing.T) {
 		return b
 	}
 	half := len(w.all) / 2
-	publish(t, e.js, w.all[:half], false)
+	publish(t, e.JS, w.all[:half], false)
 	pub(contracts.EventSubject("poison-json", contracts.EventReceived), []byte(`{"id": "poison-json:1", `), "poison-json:1")
 	pub(contracts.EventSubject(wrongVersion.OrderID, wrongVersion.Type), body(wrongVersion), wrongVersion.ID)
 	pub(contracts.EventSubject("someone-else", misrouted.Type), body(misrouted), misrouted.ID)
@@ -237,13 +236,13 @@ func TestPoisonEventsAreDeadLetteredAndProjectionContinues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.js.PublishMsg(ctx, nulMsg); err != nil {
+	if _, err := e.JS.PublishMsg(ctx, nulMsg); err != nil {
 		t.Fatal(err)
 	}
-	publish(t, e.js, w.all[half:], false)
+	publish(t, e.JS, w.all[half:], false)
 
-	startProjector(t, cfg, e.pool)
-	waitConsumed(t, e.js, cfg.Durable)
+	startProjector(t, cfg, e.Pool)
+	waitConsumed(t, e.JS, cfg.Durable)
 	checkOrders(t, e, w) // every valid order projected, nothing of the poison ones
 
 	wantReasons := map[string]string{
@@ -252,7 +251,7 @@ func TestPoisonEventsAreDeadLetteredAndProjectionContinues(t *testing.T) {
 		contracts.EventSubject("someone-else", misrouted.Type):          "arrived on subject",
 		contracts.EventSubject(nul.OrderID, nul.Type):                   "22", // SQLSTATE class 22: data exception
 	}
-	dlq := dlqMessages(t, e.js)
+	dlq := dlqMessages(t, e.JS)
 	if len(dlq) != len(wantReasons) {
 		t.Fatalf("dead letters = %d, want %d", len(dlq), len(wantReasons))
 	}
@@ -273,7 +272,7 @@ func TestPoisonEventsAreDeadLetteredAndProjectionContinues(t *testing.T) {
 		delete(wantReasons, orig)
 	}
 	var n int
-	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM orders WHERE order_id LIKE 'poison-%' AND order_id NOT LIKE 'poison-0%'`).Scan(&n); err != nil || n != 0 {
+	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM orders WHERE order_id LIKE 'poison-%' AND order_id NOT LIKE 'poison-0%'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("poison orders projected: %d (err %v)", n, err)
 	}
 }
@@ -286,15 +285,15 @@ func TestPlainSubscriberReceivesOneOrdersEventsInSequence(t *testing.T) {
 			target = id
 		}
 	}
-	e := newEnv(t)
-	live, err := e.nc.SubscribeSync("orders.events." + target + ".>")
+	e := testenv.New(t)
+	live, err := e.NC.SubscribeSync("orders.events." + target + ".>")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.nc.Flush(); err != nil {
+	if err := e.NC.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	publish(t, e.js, w.all, false)
+	publish(t, e.JS, w.all, false)
 
 	check := func(label string, next func() (*nats.Msg, error)) {
 		t.Helper()
@@ -323,7 +322,7 @@ func TestPlainSubscriberReceivesOneOrdersEventsInSequence(t *testing.T) {
 	// A late subscriber replays the same order from the stream.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	oc, err := e.js.OrderedConsumer(ctx, contracts.StreamEvents, jetstream.OrderedConsumerConfig{
+	oc, err := e.JS.OrderedConsumer(ctx, contracts.StreamEvents, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{"orders.events." + target + ".>"},
 	})
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
@@ -62,11 +61,7 @@ func ev(orderID string, seq int64, state domain.OrderState) app.Event {
 // events table keeps exactly one row per event.
 func TestWriteMovesOrdersOnlyForward(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, testenv.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := testenv.Pool(t, testenv.Postgres(t))
 	s := NewStore(pool)
 	if empty, err := s.IsEmpty(ctx); err != nil || !empty {
 		t.Fatalf("IsEmpty on a fresh database = %v, %v", empty, err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -50,16 +48,12 @@ func event(orderID string, seq int64, failure string) app.Event {
 }
 
 func newStore(t *testing.T) (*recorder, *pgxpool.Pool) {
-	pool, err := pgxpool.New(context.Background(), testenv.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := testenv.Pool(t, testenv.Postgres(t))
 	return &recorder{w: adapters.NewStore(pool)}, pool
 }
 
 func runBatcher(t *testing.T, w app.Writer, size int, wait time.Duration) *app.Batcher {
-	b := app.NewBatcher(w, size, wait, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b := app.NewBatcher(w, size, wait, testenv.Logger(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { b.Run(ctx); close(done) }()
@@ -135,7 +129,7 @@ func TestBatcherIsolatesAnEventTheDatabaseRefuses(t *testing.T) {
 
 func TestBatcherReturnsContextErrorWhenStopped(t *testing.T) {
 	rec, _ := newStore(t)
-	b := app.NewBatcher(rec, 4, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b := app.NewBatcher(rec, 4, time.Hour, testenv.Logger(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { b.Run(ctx); close(done) }()

@@ -2,8 +2,6 @@ package ports
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -92,7 +90,7 @@ func TestConsumeDeadLettersAnEventWhoseHandlerKeepsPanicking(t *testing.T) {
 	p := &panicky{panicFor: ids[0], panicsMax: 1 << 30, calls: map[string]int{}, projected: map[string]bool{}}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := testenv.Logger(t)
 	go func() {
 		done <- Consume(runCtx, ns.Conn(), js, p, ConsumerOptions{
 			Durable: "panic-test", AckWait: 30 * time.Second, Concurrency: 1, MaxAckPending: 16,
