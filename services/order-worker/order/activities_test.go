@@ -3,6 +3,7 @@ package order
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults"
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 // The payment activities run here without faults, straight against a real
@@ -17,7 +19,7 @@ import (
 
 func TestChargeTwiceChargesOnce(t *testing.T) {
 	in := newInfra(t)
-	a := &Activities{Pool: in.pool, Log: in.log}
+	a := &Activities{Pool: in.Pool, Log: in.log}
 	p := PaymentInput{OrderID: "o1", PaymentID: "p1", AmountCents: 2500, Attempt: 1}
 	first, err := a.ChargePayment(context.Background(), p)
 	if err != nil {
@@ -32,7 +34,7 @@ func TestChargeTwiceChargesOnce(t *testing.T) {
 		t.Fatalf("second charge %+v differs from first %+v", second, first)
 	}
 	var rows, calls int
-	if err := in.pool.QueryRow(context.Background(), `SELECT count(*), sum(charge_calls) FROM payments`).Scan(&rows, &calls); err != nil {
+	if err := in.Pool.QueryRow(context.Background(), `SELECT count(*), sum(charge_calls) FROM payments`).Scan(&rows, &calls); err != nil {
 		t.Fatal(err)
 	}
 	if rows != 1 || calls != 2 {
@@ -42,7 +44,7 @@ func TestChargeTwiceChargesOnce(t *testing.T) {
 
 func TestConcurrentIdenticalChargesChargeOnce(t *testing.T) {
 	in := newInfra(t)
-	a := &Activities{Pool: in.pool, Log: in.log}
+	a := &Activities{Pool: in.Pool, Log: in.log}
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for i := range 20 {
@@ -59,7 +61,7 @@ func TestConcurrentIdenticalChargesChargeOnce(t *testing.T) {
 		}
 	}
 	var rows, calls int
-	if err := in.pool.QueryRow(context.Background(), `SELECT count(*), sum(charge_calls) FROM payments`).Scan(&rows, &calls); err != nil {
+	if err := in.Pool.QueryRow(context.Background(), `SELECT count(*), sum(charge_calls) FROM payments`).Scan(&rows, &calls); err != nil {
 		t.Fatal(err)
 	}
 	if rows != 1 || calls != 20 {
@@ -69,7 +71,7 @@ func TestConcurrentIdenticalChargesChargeOnce(t *testing.T) {
 
 func TestPaymentIDOfAnotherOrderIsRefusedForGood(t *testing.T) {
 	in := newInfra(t)
-	a := &Activities{Pool: in.pool, Log: in.log}
+	a := &Activities{Pool: in.Pool, Log: in.log}
 	ctx := context.Background()
 	if _, err := a.ChargePayment(ctx, PaymentInput{OrderID: "owner", PaymentID: "p1", AmountCents: 100, Attempt: 1}); err != nil {
 		t.Fatal(err)
@@ -92,7 +94,7 @@ func TestPaymentIDOfAnotherOrderIsRefusedForGood(t *testing.T) {
 
 func TestRefundTwiceRefundsOnce(t *testing.T) {
 	in := newInfra(t)
-	a := &Activities{Pool: in.pool, Log: in.log}
+	a := &Activities{Pool: in.Pool, Log: in.log}
 	ctx := context.Background()
 	p := PaymentInput{OrderID: "o1", PaymentID: "p1", AmountCents: 100, Attempt: 1}
 	if _, err := a.ChargePayment(ctx, p); err != nil {
@@ -125,7 +127,7 @@ func TestRefundTwiceRefundsOnce(t *testing.T) {
 // that late charge is refused and the customer keeps the money.
 func TestChargeLandingAfterRefundIsRefused(t *testing.T) {
 	in := newInfra(t)
-	a := &Activities{Pool: in.pool, Log: in.log}
+	a := &Activities{Pool: in.Pool, Log: in.log}
 	ctx := context.Background()
 	p := PaymentInput{OrderID: "o2", PaymentID: "p2", AmountCents: 100, Attempt: 1}
 	voided, err := a.RefundPayment(ctx, p)
@@ -150,7 +152,7 @@ func TestChargeLandingAfterRefundIsRefused(t *testing.T) {
 // were its attempts to repeat the first round's draws, a step that failed
 // every attempt of a round would fail the next ones the same way.
 func TestLaterRoundDrawsFreshFaults(t *testing.T) {
-	a := &Activities{Faults: faults.New(faults.Config{FailRate: 0.5, Seed: 3}), Log: newQuietLog()}
+	a := &Activities{Faults: faults.New(faults.Config{FailRate: 0.5, Seed: 3}), Log: testenv.LoggerAt(t, slog.LevelError)}
 	outcomes := func(round int) (s string) {
 		for attempt := 1; attempt <= 32; attempt++ {
 			if a.inject(context.Background(), domain.StepReceive, "o1", attempt, round) != nil {

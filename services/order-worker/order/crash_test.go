@@ -1,70 +1,26 @@
 package order
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
-
-// service is one service binary run as its own process, so it can be
-// killed with SIGKILL and started again.
-type service struct {
-	t    *testing.T
-	name string
-	bin  string
-	env  []string
-	out  *bytes.Buffer
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func (s *service) start() {
-	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cmd := exec.Command(s.bin)
-	cmd.Env = append(os.Environ(), s.env...)
-	cmd.Stdout, cmd.Stderr = s.out, s.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("start %s: %v", s.name, err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	s.cmd, s.done = cmd, done
-}
-
-func (s *service) kill() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.done
-	s.cmd = nil
-}
 
 // TestCrashesLoseNothing runs a steady trickle of orders with faults at the
 // original rates (33 % fail, 34 % hang) through the real worker and
@@ -88,16 +44,9 @@ func TestCrashesLoseNothing(t *testing.T) {
 	dbURL := testenv.Postgres(t)
 	ns := testenv.NATS(t)
 	js := ns.JetStream(ns.Conn())
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	c, err := client.Dial(client.Options{HostPort: temporal.Address, Logger: tlog.NewStructuredLogger(newQuietLog())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	pool := testenv.Pool(t, dbURL)
+	// Errors only: the client warns at every retry while the server is down.
+	c := testenv.TemporalClient(t, temporal.Address, testenv.LoggerAt(t, slog.LevelError))
 
 	ordersTQ, shippingTQ := testenv.UniqueName("orders"), testenv.UniqueName("shipping")
 	env := []string{
@@ -106,22 +55,10 @@ func TestCrashesLoseNothing(t *testing.T) {
 		"FAULT_FAIL_RATE=0.33", "FAULT_HANG_RATE=0.34", "LOG_LEVEL=warn", "SHUTDOWN_TIMEOUT=2s",
 		"OPS_ADDR=127.0.0.1:0", // any free port: the defaults may be taken by a `make run` or another test
 	}
-	procs := map[string]*service{}
+	procs := map[string]*testenv.Process{}
 	for _, name := range []string{"projector", "order-worker", "shipping-worker"} {
-		p := &service{t: t, name: name, bin: filepath.Join(bin, name), env: env, out: &bytes.Buffer{}}
-		p.start()
-		t.Cleanup(p.kill)
-		procs[name] = p
+		procs[name] = testenv.StartProcess(t, testenv.ProcessSpec{Name: name, Path: filepath.Join(bin, name), Env: append(os.Environ(), env...)})
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for name, p := range procs {
-				p.mu.Lock()
-				t.Logf("%s output (tail):\n%s", name, tail(p.out.String(), 4000))
-				p.mu.Unlock()
-			}
-		}
-	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -144,15 +81,15 @@ func TestCrashesLoseNothing(t *testing.T) {
 			if cr.what == "temporal" {
 				temporal.Kill()
 			} else {
-				procs[cr.what].kill()
+				procs[cr.what].Kill()
 			}
 			time.Sleep(cr.down)
 			if cr.what == "temporal" {
 				if err := temporal.Start(); err != nil {
 					t.Errorf("restart temporal: %v", err)
 				}
-			} else {
-				procs[cr.what].start()
+			} else if err := procs[cr.what].Start(); err != nil {
+				t.Errorf("restart %s: %v", cr.what, err)
 			}
 		}
 	})
@@ -210,7 +147,7 @@ func TestCrashesLoseNothing(t *testing.T) {
 	}
 
 	// Events on NATS equal the batches the history scheduled.
-	stream := infra{pool: pool, js: js}.allEvents(t)
+	stream := allEvents(t, js)
 	states := map[domain.OrderState]int{}
 	for _, id := range ids {
 		st := final[id]
@@ -232,14 +169,15 @@ func TestCrashesLoseNothing(t *testing.T) {
 	}
 
 	// The projection catches up to every workflow's final state.
-	waitUntil(ctx, t, "projection of every order", func() bool {
+	deadline, _ := ctx.Deadline()
+	testenv.Eventually(t, time.Until(deadline), func() (bool, string) {
 		for _, id := range ids {
 			var state string
 			if err := pool.QueryRow(ctx, `SELECT state FROM orders WHERE order_id = $1`, id).Scan(&state); err != nil || state != string(final[id].State) {
-				return false
+				return false, fmt.Sprintf("projection of %s: %q (err %v), want %s", id, state, err, final[id].State)
 			}
 		}
-		return true
+		return true, ""
 	})
 
 	// Money and parcels.
@@ -323,24 +261,7 @@ func retryUntil(ctx context.Context, t *testing.T, what string, f func(ctx conte
 	}
 }
 
-func waitUntil(ctx context.Context, t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for !ok() {
-		if ctx.Err() != nil {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 func isAlreadyStarted(err error) bool {
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	return errors.As(err, &already)
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
 }

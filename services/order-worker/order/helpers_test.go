@@ -9,79 +9,57 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
 	shipping "github.com/orderflow/orderflow/services/shipping-worker/shipment"
-	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
-	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-// infra is real PostgreSQL and an embedded JetStream server for one test.
+// infra is one test's PostgreSQL database and JetStream server, and the
+// logger the workers get.
 type infra struct {
-	pool *pgxpool.Pool
-	js   jetstream.JetStream
-	log  *slog.Logger
+	*testenv.Env
+	log *slog.Logger
 }
 
 func newInfra(t *testing.T) infra {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), testenv.Postgres(t))
-	if err != nil {
-		t.Fatalf("pool: %v", err)
-	}
-	t.Cleanup(pool.Close)
-	ns := testenv.NATS(t)
-	level := slog.LevelWarn
-	if testing.Verbose() {
-		level = slog.LevelInfo
-	}
-	return infra{pool: pool, js: ns.JetStream(ns.Conn()), log: logging.NewTo(os.Stderr, "order-worker-test", config.Log{Level: level})}
-}
-
-// newQuietLog logs errors only (replays log every step at info).
-func newQuietLog() *slog.Logger {
-	return logging.NewTo(os.Stderr, "order-worker-test", config.Log{Level: slog.LevelError})
+	return infra{Env: testenv.New(t), log: testenv.Logger(t)}
 }
 
 // events reads every event published for orderID, in stream order.
 func (in infra) events(t *testing.T, orderID string) []contracts.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cons, err := in.js.OrderedConsumer(ctx, contracts.StreamEvents, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{contracts.EventsRoot + "." + orderID + ".>"},
-	})
-	if err != nil {
-		t.Fatalf("consumer: %v", err)
-	}
 	var out []contracts.Event
-	for {
-		batch, err := cons.FetchNoWait(500)
+	for _, m := range testenv.ReadStream(t, in.JS, contracts.StreamEvents, contracts.EventsRoot+"."+orderID+".>") {
+		e, err := contracts.DecodeEvent(m.Data())
 		if err != nil {
-			t.Fatalf("fetch: %v", err)
+			t.Fatalf("event on %s: %v", m.Subject(), err)
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			e, err := contracts.DecodeEvent(m.Data())
-			if err != nil {
-				t.Fatalf("event on %s: %v", m.Subject(), err)
-			}
-			if got := contracts.EventSubject(e.OrderID, e.Type); got != m.Subject() {
-				t.Fatalf("event %s published on %s, want %s", e.ID, m.Subject(), got)
-			}
-			out = append(out, e)
+		if got := contracts.EventSubject(e.OrderID, e.Type); got != m.Subject() {
+			t.Fatalf("event %s published on %s, want %s", e.ID, m.Subject(), got)
 		}
-		if n == 0 {
-			return out
-		}
+		out = append(out, e)
 	}
+	return out
+}
+
+// allEvents reads the whole event stream, grouped by order.
+func allEvents(t *testing.T, js jetstream.JetStream) map[string][]contracts.Event {
+	t.Helper()
+	out := map[string][]contracts.Event{}
+	for _, m := range testenv.ReadStream(t, js, contracts.StreamEvents) {
+		e, err := contracts.DecodeEvent(m.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.OrderID] = append(out[e.OrderID], e)
+	}
+	return out
 }
 
 // eventTypes checks seq is 1..n without gaps and returns the types in order.
@@ -104,7 +82,7 @@ func eventTypes(t *testing.T, evs []contracts.Event) []contracts.EventType {
 // payment reads the payments row of paymentID (found=false if none).
 func (in infra) payment(t *testing.T, paymentID string) (orderID, status string, calls int, found bool) {
 	t.Helper()
-	err := in.pool.QueryRow(context.Background(),
+	err := in.Pool.QueryRow(context.Background(),
 		`SELECT order_id, status, charge_calls FROM payments WHERE payment_id = $1`, paymentID).Scan(&orderID, &status, &calls)
 	if err != nil {
 		return "", "", 0, false

@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	tworker "go.temporal.io/sdk/worker"
 
@@ -65,20 +63,12 @@ func startStackWith(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	addr := testenv.Temporal(t)
 	inf := newInfra(t)
-	pool := inf.pool
+	pool := inf.Pool
 	if o.dbURL != "" {
-		var err error
-		if pool, err = pgxpool.New(context.Background(), o.dbURL); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		inf.pool = pool
+		pool = testenv.Pool(t, o.dbURL)
+		inf.Pool = pool
 	}
-	c, err := client.Dial(client.Options{HostPort: addr, Logger: tlog.NewStructuredLogger(inf.log)})
-	if err != nil {
-		t.Fatalf("dial temporal: %v", err)
-	}
-	t.Cleanup(c.Close)
+	c := testenv.TemporalClient(t, addr, inf.log)
 	cfg := Config{
 		Temporal: config.Temporal{Address: addr, Namespace: contracts.Namespace,
 			OrdersTaskQueue: testenv.UniqueName("orders"), ShippingTaskQueue: testenv.UniqueName("shipping")},
@@ -104,7 +94,7 @@ func startStackWith(t *testing.T, o stackOptions) *stack {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.wg.Go(func() {
-		if err := RunWorker(ctx, cfg, c, pool, inf.js, inf.log); err != nil {
+		if err := RunWorker(ctx, cfg, c, pool, inf.JS, inf.log); err != nil {
 			t.Errorf("order worker: %v", err)
 		}
 	})
@@ -302,7 +292,7 @@ func TestOrdersUnderFaultsThroughTemporal(t *testing.T) {
 	}
 
 	// Payments: one row per order, never a second charge.
-	rows, err := s.infra.pool.Query(ctx, `SELECT order_id, status, count(*) OVER (PARTITION BY order_id) FROM payments`)
+	rows, err := s.infra.Pool.Query(ctx, `SELECT order_id, status, count(*) OVER (PARTITION BY order_id) FROM payments`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,57 +321,23 @@ func TestOrdersUnderFaultsThroughTemporal(t *testing.T) {
 	// Temporal's list finds orders by state (the OrderState search
 	// attribute); visibility is eventually consistent, so wait for it.
 	query := fmt.Sprintf("%s = 'shipped' AND TaskQueue = '%s'", contracts.SearchAttrOrderState, s.cfg.OrdersTaskQueue)
-	for {
+	deadline, _ := ctx.Deadline()
+	testenv.Eventually(t, time.Until(deadline), func() (bool, string) {
 		resp, err := s.c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
 		if err != nil {
 			t.Fatalf("count %q: %v", query, err)
 		}
-		if resp.GetCount() == int64(states[domain.StateShipped]) {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("%q counts %d workflows, %d orders shipped", query, resp.GetCount(), states[domain.StateShipped])
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return resp.GetCount() == int64(states[domain.StateShipped]),
+			fmt.Sprintf("%q counts %d workflows, %d orders shipped", query, resp.GetCount(), states[domain.StateShipped])
+	})
 
 	// Events: consecutive seq per order, ending in the terminal state.
-	byOrder := s.infra.allEvents(t)
+	byOrder := allEvents(t, s.infra.JS)
 	for _, r := range results {
 		evs := byOrder[r.in.OrderID]
 		types := eventTypes(t, evs)
 		if len(types) == 0 || types[len(types)-1] != contracts.EventType(r.st.State) {
 			t.Fatalf("order %s: events %v do not end in %s", r.in.OrderID, types, r.st.State)
-		}
-	}
-}
-
-// allEvents reads the whole event stream, grouped by order.
-func (in infra) allEvents(t *testing.T) map[string][]contracts.Event {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cons, err := in.js.OrderedConsumer(ctx, contracts.StreamEvents, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]contracts.Event{}
-	for {
-		batch, err := cons.FetchNoWait(1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			e, err := contracts.DecodeEvent(m.Data())
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[e.OrderID] = append(out[e.OrderID], e)
-		}
-		if got == 0 {
-			return out
 		}
 	}
 }

@@ -2,11 +2,8 @@ package order
 
 import (
 	"context"
-	"io"
-	"net"
-	"net/url"
+	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,78 +18,6 @@ import (
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
-// cutProxy forwards loopback TCP to a server until cut: then it refuses new
-// connections and breaks open ones, as a database that went away.
-type cutProxy struct {
-	t      *testing.T
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	p := &cutProxy{t: t, target: target}
-	p.listen("127.0.0.1:0")
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *cutProxy) listen(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		p.t.Fatalf("proxy listen: %v", err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", p.target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, in, out)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(out, in); out.Close() }()
-			go func() { _, _ = io.Copy(in, out); in.Close() }()
-		}
-	}()
-}
-
-func (p *cutProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *cutProxy) restore() { p.listen(p.addr) }
-
-// viaProxy rewrites a database URL to go through p.
-func viaProxy(t *testing.T, dbURL string) (*cutProxy, string) {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newCutProxy(t, u.Host)
-	u.Host = p.addr
-	return p, u.String()
-}
-
 func (s *stack) historyLength(ctx context.Context, t *testing.T, workflowID string) int64 {
 	t.Helper()
 	d, err := s.c.DescribeWorkflow(ctx, workflowID, "")
@@ -104,16 +29,14 @@ func (s *stack) historyLength(ctx context.Context, t *testing.T, workflowID stri
 
 func (s *stack) waitStatus(ctx context.Context, t *testing.T, orderID, what string, ok func(contracts.OrderStatus) bool) contracts.OrderStatus {
 	t.Helper()
-	for {
-		st, err := s.status(ctx, orderID)
-		if err == nil && ok(st) {
-			return st
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("order %s: timed out waiting for %s; last status %+v (%v)", orderID, what, st.State, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	deadline, _ := ctx.Deadline()
+	var st contracts.OrderStatus
+	testenv.Eventually(t, time.Until(deadline), func() (bool, string) {
+		var err error
+		st, err = s.status(ctx, orderID)
+		return err == nil && ok(st), fmt.Sprintf("order %s: waiting for %s; last status %+v (%v)", orderID, what, st.State, err)
+	})
+	return st
 }
 
 // A PostgreSQL outage during the charge: the order says what it waits for,
@@ -121,7 +44,7 @@ func (s *stack) waitStatus(ctx context.Context, t *testing.T, orderID, what stri
 // by a few events per budget only, and the order ships once the database
 // is back, charged once.
 func TestDatabaseOutageIsVisibleBoundedAndSurvived(t *testing.T) {
-	proxy, dbURL := viaProxy(t, testenv.Postgres(t))
+	proxy, dbURL := testenv.ProxyURL(t, testenv.Postgres(t))
 	s := startStackWith(t, stackOptions{dbURL: dbURL, tune: func(c *Config) { c.StepBudget = 2 * time.Second }})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -131,7 +54,7 @@ func TestDatabaseOutageIsVisibleBoundedAndSurvived(t *testing.T) {
 	id := contracts.OrderWorkflowID(in.OrderID)
 	s.waitStatus(ctx, t, in.OrderID, "awaiting approval", func(st contracts.OrderStatus) bool { return st.State == domain.StateAwaitingApproval })
 
-	proxy.cut()
+	proxy.Cut()
 	if err := s.c.SignalWorkflow(ctx, id, "", contracts.SignalApprove, contracts.SignalPayload{CommandID: "ap"}); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +64,8 @@ func TestDatabaseOutageIsVisibleBoundedAndSurvived(t *testing.T) {
 	t.Logf("status while the database is down: step %s, waiting for %q", st.Step, st.WaitingFor)
 	// The pending charge shows its attempts and last failure (a new round
 	// starts at attempt 1, so look until one has retried).
-	for pending := false; !pending; {
+	deadline, _ := ctx.Deadline()
+	testenv.Eventually(t, time.Until(deadline), func() (bool, string) {
 		desc, err := s.c.DescribeWorkflow(ctx, id, "")
 		if err != nil {
 			t.Fatal(err)
@@ -149,15 +73,12 @@ func TestDatabaseOutageIsVisibleBoundedAndSurvived(t *testing.T) {
 		d := desc.RawResponse
 		for _, a := range d.GetPendingActivities() {
 			if a.GetActivityType().GetName() == "ChargePayment" && a.GetAttempt() > 1 && a.GetLastFailure().GetMessage() != "" {
-				pending = true
 				t.Logf("pending ChargePayment: attempt %d, last failure %q", a.GetAttempt(), a.GetLastFailure().GetMessage())
+				return true, ""
 			}
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("no pending ChargePayment with attempts and last failure: %+v", d.GetPendingActivities())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("no pending ChargePayment with attempts and last failure: %+v", d.GetPendingActivities())
+	})
 	before := s.historyLength(ctx, t, id)
 	time.Sleep(10 * time.Second)
 	grown := s.historyLength(ctx, t, id) - before
@@ -169,7 +90,7 @@ func TestDatabaseOutageIsVisibleBoundedAndSurvived(t *testing.T) {
 	}
 	t.Logf("history grew by %d events in 10 s of database outage", grown)
 
-	proxy.restore()
+	proxy.Restore()
 	final, err := finalStatus(ctx, run)
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +143,7 @@ func TestOrderStartedOnV0FinishesOnCurrentWorker(t *testing.T) {
 	old.RegisterWorkflowWithOptions(func(ctx workflow.Context, in contracts.OrderInput) (contracts.OrderStatus, error) {
 		return v0.OrderWorkflow(ctx, in, settings)
 	}, workflow.RegisterOptions{Name: contracts.WorkflowOrder})
-	old.RegisterActivity(&Activities{Pool: s.pool, JS: s.infra.js, Faults: faults.New(faults.Config{}), Log: s.infra.log})
+	old.RegisterActivity(&Activities{Pool: s.pool, JS: s.infra.JS, Faults: faults.New(faults.Config{}), Log: s.infra.log})
 	if err := old.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +157,7 @@ func TestOrderStartedOnV0FinishesOnCurrentWorker(t *testing.T) {
 	wctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	s.wg.Go(func() {
-		if err := RunWorker(wctx, s.cfg, s.c, s.pool, s.infra.js, s.infra.log); err != nil {
+		if err := RunWorker(wctx, s.cfg, s.c, s.pool, s.infra.JS, s.infra.log); err != nil {
 			t.Errorf("order worker: %v", err)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -52,7 +53,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	r := replayer()
 	for _, f := range files {
-		if err := r.ReplayWorkflowHistoryFromJSONFile(tlog.NewStructuredLogger(newQuietLog()), f); err != nil {
+		if err := r.ReplayWorkflowHistoryFromJSONFile(tlog.NewStructuredLogger(testenv.LoggerAt(t, slog.LevelError)), f); err != nil {
 			t.Errorf("replay %s: %v", f, err)
 		}
 	}
@@ -90,17 +91,10 @@ func TestRecordHistories(t *testing.T) {
 	cancelled := orderInput(prefix + "-cancelled")
 	cancelled.Address.ZipCode = zipFailAlways
 	st := run("cancelled", cancelled, func() {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 			st, err := s.status(ctx, cancelled.OrderID)
-			if err == nil && st.State == domain.StateShipping {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("shipping never started: %+v %v", st, err)
-			}
-			time.Sleep(20 * time.Millisecond) // polling the live status
-		}
+			return err == nil && st.State == domain.StateShipping, fmt.Sprintf("shipping never started: %+v %v", st, err)
+		})
 		if err := s.c.SignalWorkflow(ctx, contracts.OrderWorkflowID(cancelled.OrderID), "", contracts.SignalCancel,
 			contracts.SignalPayload{CommandID: "cancel-1", Reason: "replay scenario"}); err != nil {
 			t.Fatal(err)
@@ -132,7 +126,7 @@ func TestRecordHistories(t *testing.T) {
 	r := replayer()
 	for name, id := range histories {
 		h := history(ctx, t, s.c, id)
-		if err := r.ReplayWorkflowHistory(tlog.NewStructuredLogger(newQuietLog()), h); err != nil {
+		if err := r.ReplayWorkflowHistory(tlog.NewStructuredLogger(testenv.LoggerAt(t, slog.LevelError)), h); err != nil {
 			t.Fatalf("replay fresh %s history: %v", name, err)
 		}
 		if *record {

@@ -57,7 +57,7 @@ func newWFTest(t *testing.T) *wfTest {
 	w := &wfTest{t: t, infra: inf, env: suite.NewTestWorkflowEnvironment(), carrier: &testCarrier{failZips: map[string]int{zipFailOnce: 1, zipFailAlways: 99}},
 		onStart: map[string]func(converter.EncodedValues) bool{}}
 	inj := faults.New(testFaults)
-	Register(w.env, testSettings, &Activities{Pool: w.infra.pool, JS: w.infra.js, Faults: inj, Log: w.infra.log})
+	Register(w.env, testSettings, &Activities{Pool: w.infra.Pool, JS: w.infra.JS, Faults: inj, Log: w.infra.log})
 	shipping.Register(w.env, &shipping.Activities{Faults: inj, Carrier: w.carrier, Log: w.infra.log})
 	w.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
 		w.mu.Lock()
@@ -356,7 +356,7 @@ func TestDispatchFailuresExhaustedFailAndRefund(t *testing.T) {
 func TestReusedPaymentIDFailsOrderWithoutRefund(t *testing.T) {
 	w := newWFTest(t)
 	other := orderInput("first-owner")
-	a := &Activities{Pool: w.infra.pool, Log: w.infra.log}
+	a := &Activities{Pool: w.infra.Pool, Log: w.infra.log}
 	if _, err := a.ChargePayment(context.Background(), PaymentInput{OrderID: other.OrderID, PaymentID: "pay-shared", AmountCents: 100, Attempt: 1}); err != nil {
 		t.Fatal(err)
 	}
