@@ -3,8 +3,6 @@ package shipment
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -15,11 +13,10 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/faults"
-	"github.com/orderflow/orderflow/shared/logging"
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 // testFaults fail half the attempts and hang none: the SDK's test
@@ -63,7 +60,7 @@ type childTest struct {
 }
 
 func newChildTest(t *testing.T) *childTest {
-	log := logging.NewTo(os.Stderr, "shipping-worker-test", config.Log{Level: slog.LevelWarn})
+	log := testenv.Logger(t)
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(log))
 	c := &childTest{t: t, env: suite.NewTestWorkflowEnvironment(), carrier: &recordingCarrier{refuseZip: "99999"}, onStart: map[string]func(){}, started: map[string]int{}}
