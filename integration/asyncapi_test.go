@@ -302,9 +302,9 @@ func TestAsyncAPIDescribesRealTraffic(t *testing.T) {
 	if _, err := c.Start(ctx, cancelled, client.StartOrder{PaymentID: "pay-" + cancelled, ManualReview: true}, client.WithWait(10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	stack.WaitFor(t, "manual review", 20*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, func() (bool, string) {
 		st, err := c.Status(ctx, viaClient)
-		return err == nil && st.Status.State == client.StateAwaitingApproval
+		return err == nil && st.Status.State == client.StateAwaitingApproval, "waiting for manual review"
 	})
 	if code := post("/orders/"+viaClient+"/signals/approve", ``, "Prefer", "wait=10"); code != http.StatusOK {
 		t.Fatalf("approve via API: %d", code)
@@ -313,13 +313,15 @@ func TestAsyncAPIDescribesRealTraffic(t *testing.T) {
 		t.Fatalf("cancel via API: %d", code)
 	}
 	for _, id := range []string{viaAPI, viaClient} {
-		stack.WaitFor(t, id+" shipped", 30*time.Second, func() bool { return s.OrderState(t, id) == "shipped" })
+		testenv.Eventually(t, 30*time.Second, func() (bool, string) { return s.OrderState(t, id) == "shipped", "waiting for " + id + " shipped" })
 	}
-	stack.WaitFor(t, cancelled+" cancelled", 30*time.Second, func() bool { return s.OrderState(t, cancelled) == "cancelled" })
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+		return s.OrderState(t, cancelled) == "cancelled", "waiting for " + cancelled + " cancelled"
+	})
 	// Too late: once the workflow has closed, the bridge rejects with a reason.
-	stack.WaitFor(t, viaAPI+" workflow closed", 20*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, func() (bool, string) {
 		st, err := c.Status(ctx, viaAPI)
-		return err == nil && st.WorkflowStatus == "COMPLETED"
+		return err == nil && st.WorkflowStatus == "COMPLETED", "waiting for " + viaAPI + " workflow closed"
 	})
 	if _, err := c.Cancel(ctx, viaAPI, "too late", client.WithWait(10*time.Second)); err == nil {
 		t.Fatalf("cancel of a shipped order was not rejected")
@@ -354,8 +356,8 @@ func TestAsyncAPIDescribesRealTraffic(t *testing.T) {
 		}
 		return false
 	}
-	stack.WaitFor(t, "both dead letters", 30*time.Second, func() bool {
-		return seen(client.DLQCommands) && seen(client.DLQEvents)
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+		return seen(client.DLQCommands) && seen(client.DLQEvents), "waiting for both dead letters"
 	})
 
 	mu.Lock()

@@ -41,9 +41,9 @@ func TestClientDrivesAnOrder(t *testing.T) {
 		t.Fatalf("repeat start: %+v, %v", again, err)
 	}
 
-	stack.WaitFor(t, "awaiting approval", 15*time.Second, func() bool {
+	testenv.Eventually(t, 15*time.Second, func() (bool, string) {
 		st, err := c.Status(ctx, orderID)
-		return err == nil && st.Status != nil && st.Status.State == client.StateAwaitingApproval
+		return err == nil && st.Status != nil && st.Status.State == client.StateAwaitingApproval, "waiting for awaiting approval"
 	})
 	approved, err := c.Approve(ctx, orderID, client.WithWait(15*time.Second))
 	if err != nil || approved.Result.Outcome != client.OutcomeApplied {
@@ -104,7 +104,7 @@ func TestGeneratedHTTPClient(t *testing.T) {
 		res.JSON200.Result.Outcome != rest.CommandResultOutcomeStarted || res.JSON200.CommandId != key {
 		t.Fatalf("start: %d %s", res.StatusCode(), res.Body)
 	}
-	stack.WaitFor(t, "order shipped", 30*time.Second, func() bool { return s.OrderState(t, orderID) == "shipped" })
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) { return s.OrderState(t, orderID) == "shipped", "waiting for order shipped" })
 
 	st, err := api.GetOrderStatusWithResponse(ctx, orderID)
 	if err != nil || st.JSON200 == nil || st.JSON200.Status.State == nil || *st.JSON200.Status.State != rest.OrderStateShipped {

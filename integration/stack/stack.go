@@ -8,7 +8,6 @@ package stack
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,11 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/services/bridge/bridge"
@@ -33,14 +28,10 @@ import (
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
-// Stack is one running system.
+// Stack is one running system on one test's infrastructure (testenv.Env).
 type Stack struct {
+	*testenv.Env
 	APIURL       string // http://127.0.0.1:<port>
-	NATS         *testenv.NATSServer
-	NC           *nats.Conn
-	JS           jetstream.JetStream
-	DBURL        string
-	Pool         *pgxpool.Pool
 	Temporal     client.Client
 	TemporalAddr string
 	Queues       config.Temporal // the private task queues
@@ -62,18 +53,9 @@ type Options struct {
 // reverse order and reports a service that failed.
 func Start(t testing.TB, opts Options) *Stack {
 	t.Helper()
-	ns := testenv.NATS(t)
-	s := &Stack{NATS: ns, NC: ns.Conn(), DBURL: testenv.Postgres(t), TemporalAddr: testenv.Temporal(t), Log: Logger(t)}
-	s.JS = ns.JetStream(s.NC)
-	var err error
-	if s.Pool, err = pgxpool.New(context.Background(), s.DBURL); err != nil {
-		t.Fatalf("stack: pool: %v", err)
-	}
-	t.Cleanup(s.Pool.Close)
-	if s.Temporal, err = client.Dial(client.Options{HostPort: s.TemporalAddr, Logger: tlog.NewStructuredLogger(s.Log)}); err != nil {
-		t.Fatalf("stack: dial temporal: %v", err)
-	}
-	t.Cleanup(s.Temporal.Close)
+	s := &Stack{Env: testenv.New(t), TemporalAddr: testenv.Temporal(t), Log: testenv.Logger(t)}
+	ns := s.NATS
+	s.Temporal = testenv.TemporalClient(t, s.TemporalAddr, s.Log)
 
 	tcfg := load[bridge.Config](t).Temporal
 	tcfg.Address = s.TemporalAddr
@@ -142,13 +124,13 @@ func (s *Stack) startAPI(t testing.TB, mutate func(*api.Config)) {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
 	s.APIURL = "http://" + ln.Addr().String()
-	WaitFor(t, "API ready", 15*time.Second, func() bool {
+	testenv.Eventually(t, 15*time.Second, func() (bool, string) {
 		res, err := http.Get(s.APIURL + "/readyz")
 		if err != nil {
-			return false
+			return false, "API not ready: " + err.Error()
 		}
 		res.Body.Close()
-		return res.StatusCode == http.StatusOK
+		return res.StatusCode == http.StatusOK, "API not ready: " + res.Status
 	})
 }
 
@@ -160,27 +142,6 @@ func load[T any](t testing.TB) T {
 		t.Fatalf("stack: config: %v", err)
 	}
 	return cfg
-}
-
-// Logger shows warnings and errors in verbose runs and stays quiet otherwise.
-func Logger(t testing.TB) *slog.Logger {
-	var w io.Writer = io.Discard
-	if tt, ok := t.(*testing.T); ok && testing.Verbose() {
-		w = tt.Output()
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-// WaitFor polls cond every 25 ms until it holds or d passes.
-func WaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 // OrderState is the projected state of an order ("" when not projected yet).

@@ -53,32 +53,8 @@ func wantContains(t *testing.T, out string, wants ...string) {
 	}
 }
 
-// emptyDatabase creates a database without any table, dropped at the end.
-func emptyDatabase(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	admin := testenv.AdminDatabaseURL(t)
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	name := strings.ReplaceAll(testenv.UniqueName("orderflow_cli"), "-", "_")
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), admin)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	})
-	return strings.Replace(admin, "/postgres?", "/"+name+"?", 1)
-}
-
 func TestMigrateUpAndStatus(t *testing.T) {
-	db := emptyDatabase(t)
+	db := testenv.EmptyDatabase(t)
 	wantContains(t, mustRun(t, "migrate", "status", "--database-url", db), "00001_init.sql", "pending")
 	out := mustRun(t, "migrate", "up", "--database-url", db)
 	wantContains(t, out, "00001_init.sql", "applied")
@@ -212,7 +188,9 @@ func TestOrderCommandsAndRebuild(t *testing.T) {
 		}
 	}
 	for _, id := range []string{approveMe, cancelMe} {
-		stack.WaitFor(t, id+" awaiting approval", 20*time.Second, func() bool { return s.OrderState(t, id) == "awaiting_approval" })
+		testenv.Eventually(t, 20*time.Second, func() (bool, string) {
+			return s.OrderState(t, id) == "awaiting_approval", "waiting for " + id + " awaiting approval"
+		})
 	}
 
 	out := mustRun(t, append([]string{"order", "inspect", approveMe}, flags...)...)
@@ -221,15 +199,17 @@ func TestOrderCommandsAndRebuild(t *testing.T) {
 
 	wantContains(t, mustRun(t, append([]string{"order", "approve", approveMe}, flags...)...), "approve "+approveMe, "applied")
 	wantContains(t, mustRun(t, append([]string{"order", "cancel", cancelMe, "--reason", "fraud check"}, flags...)...), "applied")
-	stack.WaitFor(t, "approved order shipped", 30*time.Second, func() bool { return s.OrderState(t, approveMe) == "shipped" })
-	stack.WaitFor(t, "cancelled order", 30*time.Second, func() bool { return s.OrderState(t, cancelMe) == "cancelled" })
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
+		return s.OrderState(t, approveMe) == "shipped", "waiting for approved order shipped"
+	})
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) { return s.OrderState(t, cancelMe) == "cancelled", "waiting for cancelled order" })
 	wantContains(t, mustRun(t, append([]string{"order", "inspect", approveMe}, flags...)...), "state: shipped", "payment_charged", "shipped")
 	wantContains(t, mustRun(t, append([]string{"order", "inspect", cancelMe}, flags...)...), "signal cancel accepted=true", "cancelled")
 
 	// Once the workflow has closed, the bridge itself rejects a signal.
-	stack.WaitFor(t, "cancelled workflow closed", 20*time.Second, func() bool {
+	testenv.Eventually(t, 20*time.Second, func() (bool, string) {
 		st, err := c.Status(ctx, cancelMe)
-		return err == nil && st.WorkflowStatus != "RUNNING"
+		return err == nil && st.WorkflowStatus != "RUNNING", "waiting for cancelled workflow closed"
 	})
 	if _, err := run(t, append([]string{"order", "approve", cancelMe}, flags...)...); err == nil || !strings.Contains(err.Error(), "rejected by the bridge") {
 		t.Fatalf("approve of a cancelled order: %v, want a rejection", err)
@@ -239,7 +219,7 @@ func TestOrderCommandsAndRebuild(t *testing.T) {
 	}
 
 	// Rebuild into an empty, migrated database; the orders match the live projection.
-	rebuilt := emptyDatabase(t)
+	rebuilt := testenv.EmptyDatabase(t)
 	rflags := []string{"--nats-url", s.NATS.URL, "--database-url", rebuilt}
 	wantContains(t, mustRun(t, append([]string{"projection", "rebuild", "--migrate"}, rflags...)...), "projection rebuilt: 2 orders")
 	live, again := orderStates(t, s.DBURL), orderStates(t, rebuilt)
