@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -143,7 +141,7 @@ func codecWorkflow(ctx workflow.Context, in contracts.OrderInput) (contracts.Ord
 func TestHistoryIsEncrypted(t *testing.T) {
 	addr := testenv.Temporal(t)
 	cfg := config.Temporal{Address: addr, Namespace: "default", CodecKeysFile: keysFile(t, randomKey(t, "k2026"))}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := testenv.Logger(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	sealed, err := temporalx.Dial(ctx, cfg, log)
@@ -178,17 +176,13 @@ func TestHistoryIsEncrypted(t *testing.T) {
 	newAddr := domain.Address{Street: "1 Secret Lane", City: "Shelbyville", State: "OR", ZipCode: "97002"}
 	// The query answer travels sealed too; ask before the signal ends the run.
 	var st contracts.OrderStatus
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) {
 		v, err := sealed.QueryWorkflow(ctx, id, "", contracts.QueryStatus)
-		if err == nil && v.Get(&st) == nil {
-			break
+		if err == nil {
+			err = v.Get(&st)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("query: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprintf("query: %v", err)
+	})
 	if st.Payment.PaymentID != secretPayment {
 		t.Fatalf("query through the codec: %+v", st)
 	}
