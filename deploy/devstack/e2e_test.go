@@ -8,11 +8,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -27,7 +27,6 @@ import (
 
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
-	"github.com/orderflow/orderflow/shared/netx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -50,14 +49,14 @@ func TestRunCommandSecured(t *testing.T) {
 func runEndToEnd(t *testing.T, secured bool) {
 	root, bin := builtBinaries(t)
 	dbURL := testenv.Postgres(t)
-	temporalPort, uiPort, httpPort := port(t), port(t), port(t)
+	temporalPort, uiPort, httpPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	api := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 
 	var natsURL string
 	var secure []string
 	bearer := ""
 	if secured {
-		natsURL = fmt.Sprintf("nats://127.0.0.1:%d", port(t))
+		natsURL = fmt.Sprintf("nats://127.0.0.1:%d", testenv.FreePort(t))
 		dir := t.TempDir()
 		key := "ofk_e2e-" + testenv.UniqueName("key")
 		digest := sha256.Sum256([]byte(key))
@@ -78,9 +77,7 @@ func runEndToEnd(t *testing.T, secured bool) {
 		natsURL = testenv.NATS(t).URL
 	}
 
-	cmd := exec.Command(filepath.Join(bin, "devstack"))
-	cmd.Dir = root
-	cmd.Env = append(append(os.Environ(), secure...),
+	env := append(append(os.Environ(), secure...),
 		"DATA_DIR="+t.TempDir(),
 		"BIN_DIR="+bin,
 		"NATS_URL="+natsURL,
@@ -91,35 +88,18 @@ func runEndToEnd(t *testing.T, secured bool) {
 		"FAULTS=on",
 	)
 	_, opsVars := opsPorts(t)
-	cmd.Env = append(cmd.Env, opsVars...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_ = cmd.Process.Signal(syscall.SIGINT)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("run command output:\n%s", out.String())
-		}
-	})
+	devstack := testenv.StartProcess(t, testenv.ProcessSpec{Name: "run command", Path: filepath.Join(bin, "devstack"), Dir: root,
+		Env: append(env, opsVars...)})
 
-	waitFor(t, 90*time.Second, "API ready", func() bool {
+	testenv.Eventually(t, 90*time.Second, func() (bool, string) {
 		resp, err := http.Get(api + "/readyz")
 		if err != nil {
-			return false
+			return false, "waiting for API ready"
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		return resp.StatusCode == http.StatusOK, "waiting for API ready"
 	})
-	if !strings.Contains(out.String(), fmt.Sprintf("http://localhost:%d", uiPort)) {
+	if !strings.Contains(devstack.Output(), fmt.Sprintf("http://localhost:%d", uiPort)) {
 		t.Errorf("run command did not print the Temporal UI URL")
 	}
 
@@ -156,10 +136,10 @@ func runEndToEnd(t *testing.T, secured bool) {
 	}
 	defer conn.Close(ctx)
 	var state string
-	waitFor(t, 60*time.Second, "order terminal in PostgreSQL", func() bool {
+	testenv.Eventually(t, 60*time.Second, func() (bool, string) {
 		var terminal bool
 		err := conn.QueryRow(ctx, "SELECT state, terminal FROM orders WHERE order_id = $1", orderID).Scan(&state, &terminal)
-		return err == nil && terminal
+		return err == nil && terminal, "waiting for order terminal in PostgreSQL"
 	})
 	if state != string(domain.StateShipped) {
 		t.Errorf("order ended %s, want shipped", state)
@@ -238,15 +218,11 @@ func runEndToEnd(t *testing.T, secured bool) {
 	}
 
 	// Ctrl-C stops everything: the run command exits and its ports close.
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	stopped = true
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("run command exit: %v", err)
-		}
-	case <-time.After(60 * time.Second):
+	switch err := devstack.Stop(syscall.SIGINT, 60*time.Second); {
+	case errors.Is(err, testenv.ErrStopTimeout):
 		t.Fatal("run command did not stop within 60s of Ctrl-C")
+	case err != nil:
+		t.Errorf("run command exit: %v", err)
 	}
 	for _, p := range []int{temporalPort, uiPort, httpPort} {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
@@ -268,26 +244,6 @@ func builtBinaries(t *testing.T) (root, bin string) {
 		}
 	}
 	return root, bin
-}
-
-func port(t *testing.T) int {
-	t.Helper()
-	p, err := netx.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/hex"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -44,11 +42,11 @@ func TestObservabilityEndToEnd(t *testing.T) {
 
 	dbURL := testenv.Postgres(t)
 	ns := testenv.NATS(t)
-	httpPort := port(t)
+	httpPort := testenv.FreePort(t)
 	api := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	env := []string{
 		"DATA_DIR=" + t.TempDir(), "BIN_DIR=" + bin, "NATS_URL=" + ns.URL, "DATABASE_URL=" + dbURL,
-		fmt.Sprintf("TEMPORAL_PORT=%d", port(t)), fmt.Sprintf("TEMPORAL_UI_PORT=%d", port(t)),
+		fmt.Sprintf("TEMPORAL_PORT=%d", testenv.FreePort(t)), fmt.Sprintf("TEMPORAL_UI_PORT=%d", testenv.FreePort(t)),
 		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", httpPort),
 		"FAULTS=off",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + receiver.URL,
@@ -58,18 +56,22 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	opsURL, opsVars := opsPorts(t)
 	env = append(env, opsVars...)
 	stack := runDevstack(t, root, bin, env)
-	defer stack.stop()
+	defer func() { _ = stack.Stop(syscall.SIGINT, 60*time.Second) }()
 
 	for _, name := range services {
-		waitFor(t, 90*time.Second, name+" /readyz", func() bool {
-			stack.mustRun(t)
-			return get(opsURL[name]+"/readyz") == http.StatusOK
+		testenv.Eventually(t, 90*time.Second, func() (bool, string) {
+			select {
+			case <-stack.Done():
+				t.Fatalf("run command exited: %v", stack.Err())
+			default:
+			}
+			return get(opsURL[name]+"/readyz") == http.StatusOK, "waiting for " + name + " /readyz"
 		})
 		if code := get(opsURL[name] + "/livez"); code != http.StatusOK {
 			t.Errorf("%s /livez: %d", name, code)
 		}
 	}
-	waitFor(t, 30*time.Second, "API ready", func() bool { return get(api+"/readyz") == http.StatusOK })
+	testenv.Eventually(t, 30*time.Second, func() (bool, string) { return get(api+"/readyz") == http.StatusOK, "waiting for API ready" })
 	before := scrapeAll(t, opsURL)
 
 	// The client's own span: the API's server span must become its child.
@@ -93,10 +95,10 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	waitFor(t, 45*time.Second, "order terminal in PostgreSQL", func() bool {
+	testenv.Eventually(t, 45*time.Second, func() (bool, string) {
 		var terminal bool
 		err := conn.QueryRow(ctx, "SELECT terminal FROM orders WHERE order_id = $1", orderID).Scan(&terminal)
-		return err == nil && terminal
+		return err == nil && terminal, "waiting for order terminal in PostgreSQL"
 	})
 
 	// Counters moved in every service (the projector counts right after
@@ -120,14 +122,14 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		{"projector", "orderflow_projector_batch_size_events_count", nil, 1},
 	}
 	var after map[string]metrics
-	waitFor(t, 15*time.Second, "counters to move", func() bool {
+	testenv.Eventually(t, 15*time.Second, func() (bool, string) {
 		after = scrapeAll(t, opsURL)
 		for _, m := range moved {
 			if after[m.service].sum(m.name, m.labels)-before[m.service].sum(m.name, m.labels) < m.min {
-				return false
+				return false, "waiting for counters to move"
 			}
 		}
-		return true
+		return true, "waiting for counters to move"
 	})
 	for _, lag := range []struct{ service, consumer string }{{"bridge", "bridge"}, {"projector", "projector"}} {
 		for _, g := range []string{"orderflow_consumer_num_pending", "orderflow_consumer_num_ack_pending"} {
@@ -148,14 +150,14 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		{"projector", "project shipped"},
 	}
 	var tr trace
-	waitFor(t, 20*time.Second, "spans of every service in the trace", func() bool {
+	testenv.Eventually(t, 20*time.Second, func() (bool, string) {
 		tr = sink.trace(traceID)
 		for _, w := range want {
 			if tr.find(w.service, w.name) == nil {
-				return false
+				return false, "waiting for spans of every service in the trace"
 			}
 		}
-		return true
+		return true, "waiting for spans of every service in the trace"
 	})
 	t.Logf("span tree of order %s:\n%s", orderID, tr.tree(clientSpan))
 	if got := tr.find("api", want[0].name).Parent; got != clientSpan {
@@ -232,79 +234,25 @@ func checkDashboardMetrics(t *testing.T, root string, scraped map[string]metrics
 func opsPorts(t *testing.T) (urls map[string]string, env []string) {
 	urls = map[string]string{}
 	for _, name := range services {
-		addr := fmt.Sprintf("127.0.0.1:%d", port(t))
+		addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 		urls[name] = "http://" + addr
 		env = append(env, strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+"_OPS_ADDR="+addr)
 	}
 	return urls, env
 }
 
-// runningStack is a run command started by a test.
-type runningStack struct {
-	exited chan error
-	stop   func()
-}
-
-// mustRun fails the test at once when the run command has exited.
-func (s runningStack) mustRun(t *testing.T) {
-	t.Helper()
-	select {
-	case err := <-s.exited:
-		s.exited <- err
-		t.Fatalf("run command exited: %v", err)
-	default:
-	}
-}
-
 // runDevstack starts the run command with env on top of this process's
 // environment minus its OTEL_* variables, which the test controls.
-func runDevstack(t *testing.T, root, bin string, env []string) runningStack {
+func runDevstack(t *testing.T, root, bin string, env []string) *testenv.Process {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "devstack"))
-	cmd.Dir = root
+	var all []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "OTEL_") {
-			cmd.Env = append(cmd.Env, kv)
+			all = append(all, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, env...)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	return runningStack{exited: exited, stop: func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("run command output:\n%s", out.String())
-		}
-	}}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	return testenv.StartProcess(t, testenv.ProcessSpec{Name: "run command", Path: filepath.Join(bin, "devstack"), Dir: root,
+		Env: append(all, env...)})
 }
 
 func get(url string) int {

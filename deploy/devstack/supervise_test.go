@@ -1,11 +1,11 @@
 package main
 
 import (
-	"io"
-	"log/slog"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 // TestRestartChildren kills a child with SIGKILL and expects the supervisor
@@ -14,7 +14,7 @@ import (
 func TestRestartChildren(t *testing.T) {
 	for _, restart := range []bool{true, false} {
 		s := &stack{cfg: Config{RestartChildren: restart, RestartDelay: 10 * time.Millisecond, StopAfter: 5 * time.Second},
-			log: slog.New(slog.NewTextHandler(io.Discard, nil)), exited: make(chan error, 4)}
+			log: testenv.Logger(t), exited: make(chan error, 4)}
 		if err := s.spawn("sleeper", "/bin/sleep", []string{"60"}, nil); err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
-	"github.com/orderflow/orderflow/shared/netx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -39,7 +38,7 @@ func start(t *testing.T) *system {
 	dbURL := testenv.Postgres(t)
 	ns := testenv.NATS(t)
 	tsrv := testenv.StartTemporal(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	s := &system{api: fmt.Sprintf("http://127.0.0.1:%d", port), dbURL: dbURL, temporal: tsrv.Address}
 	env := func(extra ...string) map[string]string {
 		m := map[string]string{
@@ -54,7 +53,7 @@ func start(t *testing.T) *system {
 	// Each service on free ports (traffic and ops listener), ready when its
 	// ops listener's /readyz answers 200: every dependency reached.
 	run := func(name string, extra ...string) *testenv.Container {
-		ops := freePort(t)
+		ops := testenv.FreePort(t)
 		e := env(append(extra, "OPS_ADDR", fmt.Sprintf("127.0.0.1:%d", ops))...)
 		return testenv.StartContainer(t, name, testenv.ServiceImage(name), e, ready(fmt.Sprintf("http://127.0.0.1:%d/readyz", ops)))
 	}
@@ -64,15 +63,6 @@ func start(t *testing.T) *system {
 	run("bridge")
 	run("api", "HTTP_ADDR", fmt.Sprintf("127.0.0.1:%d", port))
 	return s
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := netx.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // ready polls url until it answers 200.
@@ -199,18 +189,13 @@ func TestContainers(t *testing.T) {
 // waitTerminal polls the projection until the order is terminal.
 func waitTerminal(ctx context.Context, t *testing.T, db *pgx.Conn, orderID string, timeout time.Duration) domain.OrderState {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var state string
-	var terminal bool
-	for time.Now().Before(deadline) {
+	testenv.Eventually(t, timeout, func() (bool, string) {
+		var terminal bool
 		err := db.QueryRow(ctx, "SELECT state, terminal FROM orders WHERE order_id = $1", orderID).Scan(&state, &terminal)
-		if err == nil && terminal {
-			return domain.OrderState(state)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("order %s not terminal after %s (projection state %q)", orderID, timeout, state)
-	return ""
+		return err == nil && terminal, fmt.Sprintf("order %s not terminal (projection state %q)", orderID, state)
+	})
+	return domain.OrderState(state)
 }
 
 // checkOrder checks one terminal order's invariants: the projection agrees

@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/orderflow/orderflow/shared/netx"
 )
 
 // UniqueName returns prefix plus a random suffix, for task queues, order IDs
@@ -56,4 +58,15 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// FreePort returns a loopback TCP port free at the time of the call, for a
+// listener a test configures before it starts.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	p, err := netx.FreePort()
+	if err != nil {
+		t.Fatalf("testenv: free port: %v", err)
+	}
+	return p
 }
