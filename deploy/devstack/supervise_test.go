@@ -33,13 +33,9 @@ func TestRestartChildren(t *testing.T) {
 			<-p.done
 			continue
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for p.pid() == first || syscall.Kill(p.pid(), 0) != nil {
-			if time.Now().After(deadline) {
-				t.Fatal("the killed child was not started again")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		testenv.Eventually(t, 10*time.Second, func() (bool, string) {
+			return p.pid() != first && syscall.Kill(p.pid(), 0) == nil, "the killed child was not started again"
+		})
 		select {
 		case err := <-s.exited:
 			t.Fatalf("a restarted child was reported as exited: %v", err)
