@@ -30,7 +30,7 @@ type ProcessSpec struct {
 // SIGKILL if the test binary dies first.
 type Process struct {
 	spec ProcessSpec
-	out  *syncBuffer // when spec.Output is nil
+	out  *Buffer // when spec.Output is nil
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -61,7 +61,7 @@ func StartProcess(t testing.TB, spec ProcessSpec) *Process {
 func startProcess(spec ProcessSpec) (*Process, error) {
 	p := &Process{spec: spec}
 	if spec.Output == nil {
-		p.out = &syncBuffer{}
+		p.out = &Buffer{}
 		p.spec.Output = p.out
 	}
 	return p, p.Start()
@@ -159,19 +159,20 @@ func (p *Process) Output() string {
 	return p.out.String()
 }
 
-// syncBuffer is a bytes.Buffer written by the process while a test reads it.
-type syncBuffer struct {
+// Buffer collects output written from other goroutines (a process's, a
+// logger's) while the test reads it.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(b []byte) (int, error) {
+func (s *Buffer) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(b)
 }
 
-func (s *syncBuffer) String() string {
+func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -266,7 +265,7 @@ func mustCommandID(t *testing.T, r response) string {
 // Keys are reloaded without a restart: a new key works and a removed key
 // stops working; a broken file keeps the previous keys.
 func TestKeysFileReloads(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	k := newKeyed(t, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	list := func(key apiKey) int { return k.do("GET", "/orders", "", key.bearer()...).StatusCode }
 	carol := newKey("carol", "orders:read")
@@ -322,28 +321,10 @@ func TestRateLimitPerClientKey(t *testing.T) {
 	}
 }
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // No key, good or bad, ever reaches the logs (debug level included) or the
 // broker; digests may appear, raw keys may not.
 func TestSecretsAreNeverLogged(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	k := newKeyed(t, nil, log)
 	bad := "ofk_guessed-" + newKey("x", "").secret
@@ -387,7 +368,7 @@ func TestSecretsAreNeverLogged(t *testing.T) {
 // Without keys the API is open and says so loudly; API_ALLOW_OPEN=false
 // refuses to start that way.
 func TestOpenModeWarnsAndCanBeForbidden(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	e := newEnvLog(t, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if !strings.Contains(logs.String(), "AUTHENTICATION IS OFF") {
 		t.Fatalf("no warning at start: %s", logs.String())
