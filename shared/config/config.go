@@ -96,6 +96,21 @@ type NATS struct {
 	ProvisionStreams bool `env:"NATS_PROVISION_STREAMS" envDefault:"true"`
 }
 
+// Streams are the JetStream streams' replicas and limits, read by whoever
+// provisions the streams (`orderflow streams provision`, the run commands).
+// The limit maps are keyed by stream name (ORDER_EVENTS:720h,ORDER_DLQ:0s);
+// a stream left out keeps the contract's value (natsx.StreamConfigs).
+type Streams struct {
+	// Replicas of every stream: 1 on a single server, 3 on a cluster.
+	Replicas int `env:"NATS_STREAM_REPLICAS" envDefault:"1"`
+	// MaxAge drops messages older than this; 0 keeps them forever.
+	MaxAge map[string]time.Duration `env:"NATS_STREAM_MAX_AGE"`
+	// MaxBytes drops the oldest messages past this size; -1 is no limit.
+	MaxBytes map[string]int64 `env:"NATS_STREAM_MAX_BYTES"`
+	// Duplicates is the deduplication window on Nats-Msg-Id.
+	Duplicates map[string]time.Duration `env:"NATS_STREAM_DUPLICATE_WINDOW"`
+}
+
 // Postgres locates the database.
 type Postgres struct {
 	URL      string `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/orderflow?sslmode=disable"`

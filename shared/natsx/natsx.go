@@ -125,14 +125,12 @@ func StreamConfigs() []jetstream.StreamConfig {
 	}
 }
 
-// EnsureStreams creates or updates every stream of the contract.
+// EnsureStreams creates or updates every stream of the contract at its
+// default settings (one replica). On a cluster provisioned with other
+// settings (StreamConfigsWith) it would undo them: there services run with
+// NATS_PROVISION_STREAMS=false.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
-	for _, cfg := range StreamConfigs() {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("ensure stream %s: %w", cfg.Name, err)
-		}
-	}
-	return nil
+	return ProvisionStreams(ctx, js, StreamConfigs())
 }
 
 // DeadLetter republishes msg's body on subject with the reason, so a message

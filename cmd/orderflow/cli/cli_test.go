@@ -103,6 +103,28 @@ func TestStreamsVerifyAndProvision(t *testing.T) {
 
 	wantContains(t, mustRun(t, "streams", "provision", "--nats-url", ns.URL), "ORDER_DLQ", "provisioned")
 	wantContains(t, mustRun(t, "streams", "verify", "--nats-url", ns.URL), "ORDER_DLQ ok", "ORDER_RESULTS ok")
+
+	// The operator's limits: verify reports the streams as they are, provision applies them.
+	t.Setenv("NATS_STREAM_MAX_AGE", "ORDER_EVENTS:720h")
+	t.Setenv("NATS_STREAM_MAX_BYTES", "ORDER_EVENTS:1048576")
+	out, err = run(t, "streams", "verify", "--nats-url", ns.URL)
+	if err == nil {
+		t.Fatalf("verify passed with limits not applied:\n%s", out)
+	}
+	wantContains(t, out, "ORDER_EVENTS DIFFERS max age: want 720h0m0s, have 0s", "ORDER_EVENTS DIFFERS max bytes: want 1048576, have -1")
+	wantContains(t, mustRun(t, "streams", "provision", "--nats-url", ns.URL), "ORDER_EVENTS", "max age 720h0m0s", "max bytes 1048576")
+	wantContains(t, mustRun(t, "streams", "verify", "--nats-url", ns.URL), "ORDER_EVENTS ok")
+	s, err := js.Stream(ctx, contracts.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.CachedInfo().Config; c.MaxAge != 720*time.Hour || c.MaxBytes != 1<<20 {
+		t.Fatalf("events stream after provision: max age %s, max bytes %d", c.MaxAge, c.MaxBytes)
+	}
+	t.Setenv("NATS_STREAM_MAX_AGE", "ORDER_EVENT:1h")
+	if out, err := run(t, "streams", "provision", "--nats-url", ns.URL); err == nil || !strings.Contains(err.Error(), `no stream "ORDER_EVENT"`) {
+		t.Fatalf("a misspelt stream was accepted: %v\n%s", err, out)
+	}
 }
 
 func TestDLQListInspectReplay(t *testing.T) {

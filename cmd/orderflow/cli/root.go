@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
@@ -28,6 +29,7 @@ type Config struct {
 	config.NATS
 	config.Postgres
 	config.Temporal
+	Streams       config.Streams
 	TemporalUIURL string        `env:"TEMPORAL_UI_URL" envDefault:"http://localhost:8233"`
 	Timeout       time.Duration `env:"ORDERFLOW_TIMEOUT" envDefault:"30s"`
 }
@@ -104,7 +106,11 @@ func (e *env) timeout(ctx context.Context) (context.Context, context.CancelFunc)
 // connectNATS dials NATS without creating streams: verify must see them as
 // they are.
 func (e *env) connectNATS() (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(e.cfg.NATS.URL, nats.Name("orderflow-cli"), nats.Timeout(5*time.Second))
+	idOpts, err := natsx.Options(e.cfg.NATS)
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := nats.Connect(e.cfg.NATS.URL, append(idOpts, nats.Name("orderflow-cli"), nats.Timeout(5*time.Second))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to nats at %s: %w", e.cfg.NATS.URL, err)
 	}

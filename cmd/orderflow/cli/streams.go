@@ -1,9 +1,9 @@
 package cli
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"slices"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -12,89 +12,111 @@ import (
 )
 
 func streamsCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "streams", Short: "Create or check the JetStream streams of the contract"}
-	cmd.AddCommand(&cobra.Command{
+	cmd := &cobra.Command{
+		Use:   "streams",
+		Short: "Create or check the JetStream streams of the contract",
+		Long: `Streams are the contract's (subjects, retention) with the replicas and
+limits of NATS_STREAM_REPLICAS, NATS_STREAM_MAX_AGE, NATS_STREAM_MAX_BYTES and
+NATS_STREAM_DUPLICATE_WINDOW (per stream: ORDER_EVENTS:720h,ORDER_DLQ:0s).`,
+	}
+	var wait bool
+	provision := &cobra.Command{
 		Use:   "provision",
-		Short: "Create every stream, or update it to the contract's settings",
+		Short: "Create every stream, or update it to the configured settings (replicas, limits)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := e.timeout(cmd.Context())
 			defer cancel()
+			cfgs, err := natsx.StreamConfigsWith(e.cfg.Streams)
+			if err != nil {
+				return err
+			}
 			nc, js, err := e.connectNATS()
 			if err != nil {
 				return err
 			}
 			defer nc.Close()
-			if err := natsx.EnsureStreams(ctx, js); err != nil {
+			if err := natsx.ProvisionStreams(ctx, js, cfgs); err != nil {
 				return err
 			}
-			for _, c := range natsx.StreamConfigs() {
-				e.printf("%-15s provisioned (%v)\n", c.Name, c.Subjects)
+			if wait {
+				if _, err := natsx.WaitStreamsCurrent(ctx, js, cfgs); err != nil {
+					return err
+				}
+			}
+			for _, c := range cfgs {
+				e.printf("%-15s provisioned (%v, %s)\n", c.Name, c.Subjects, limits(c))
 			}
 			return nil
 		},
-	}, &cobra.Command{
+	}
+	provision.Flags().BoolVar(&wait, "wait", true, "wait until every stream has a leader and all replicas current")
+	cmd.AddCommand(provision, &cobra.Command{
 		Use:   "verify",
-		Short: "Check every stream exists with the contract's settings; exit 1 if not",
+		Short: "Check every stream exists with the configured settings and all replicas current; exit 1 if not",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := e.timeout(cmd.Context())
 			defer cancel()
+			cfgs, err := natsx.StreamConfigsWith(e.cfg.Streams)
+			if err != nil {
+				return err
+			}
 			nc, js, err := e.connectNATS()
 			if err != nil {
 				return err
 			}
 			defer nc.Close()
-			bad := 0
-			for _, want := range natsx.StreamConfigs() {
-				s, err := js.Stream(ctx, want.Name)
-				if errors.Is(err, jetstream.ErrStreamNotFound) {
-					e.printf("%-15s MISSING\n", want.Name)
-					bad++
-					continue
-				}
-				if err != nil {
-					return fmt.Errorf("stream %s: %w", want.Name, err)
-				}
-				info := s.CachedInfo()
-				diffs := streamDiffs(want, info.Config)
-				if len(diffs) == 0 {
-					e.printf("%-15s ok (%d messages)\n", want.Name, info.State.Msgs)
-					continue
-				}
-				bad++
-				for _, d := range diffs {
-					e.printf("%-15s DIFFERS %s\n", want.Name, d)
-				}
-			}
-			if bad > 0 {
-				return fmt.Errorf("%d stream(s) do not match the contract: run `orderflow streams provision`", bad)
-			}
-			return nil
+			return e.reportStreams(ctx, js, cfgs)
 		},
 	})
 	return cmd
 }
 
-// streamDiffs lists the settings of got that differ from the contract.
-func streamDiffs(want, got jetstream.StreamConfig) []string {
-	var d []string
-	add := func(field string, w, g any) { d = append(d, fmt.Sprintf("%s: want %v, have %v", field, w, g)) }
-	if !slices.Equal(want.Subjects, got.Subjects) {
-		add("subjects", want.Subjects, got.Subjects)
+func (e *env) reportStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.StreamConfig) error {
+	checks, err := natsx.VerifyStreams(ctx, js, cfgs)
+	if err != nil {
+		return err
 	}
-	if want.Storage != got.Storage {
-		add("storage", want.Storage, got.Storage)
+	bad := 0
+	for _, c := range checks {
+		switch {
+		case c.Missing:
+			e.printf("%-15s MISSING\n", c.Name)
+		case c.OK():
+			where := ""
+			if c.Leader != "" {
+				where = ", leader " + c.Leader
+			}
+			e.printf("%-15s ok (%d messages, R%d%s)\n", c.Name, c.Msgs, c.Replicas, where)
+		}
+		for _, d := range c.Diffs {
+			e.printf("%-15s DIFFERS %s\n", c.Name, d)
+		}
+		for _, u := range c.Unhealthy {
+			e.printf("%-15s UNHEALTHY %s\n", c.Name, u)
+		}
+		if !c.OK() {
+			bad++
+		}
 	}
-	if want.Retention != got.Retention {
-		add("retention", want.Retention, got.Retention)
+	if bad > 0 {
+		return fmt.Errorf("%d stream(s) do not match the configuration: run `orderflow streams provision`", bad)
 	}
-	if want.MaxAge != got.MaxAge {
-		add("max age", want.MaxAge, got.MaxAge)
+	return nil
+}
+
+// limits describes the settings an operator chooses, for the provision log.
+func limits(c jetstream.StreamConfig) string {
+	parts := []string{fmt.Sprintf("R%d", max(c.Replicas, 1))}
+	if c.MaxAge > 0 {
+		parts = append(parts, "max age "+c.MaxAge.String())
 	}
-	// Zero means the server's default window.
-	if want.Duplicates != 0 && want.Duplicates != got.Duplicates {
-		add("duplicate window", want.Duplicates, got.Duplicates)
+	if c.MaxBytes > 0 {
+		parts = append(parts, fmt.Sprintf("max bytes %d", c.MaxBytes))
 	}
-	return d
+	if c.Duplicates > 0 {
+		parts = append(parts, "dedup "+c.Duplicates.String())
+	}
+	return strings.Join(parts, ", ")
 }
