@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/orderflow/orderflow/deploy/devstack/stackkit"
 	"github.com/orderflow/orderflow/shared/app"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/logging"
@@ -116,7 +117,7 @@ func run(ctx context.Context) error {
 	case <-ctx.Done():
 		log.Info("stopping: interrupt received")
 		return nil
-	case err := <-s.exited:
+	case err := <-s.supervisor().Exited():
 		return err
 	}
 }
@@ -136,6 +137,6 @@ orderflow is running (Ctrl-C stops everything)
   metrics          %s
   tracing          %s
 
-`, api, api, s.cfg.Temporal.UIPort, s.cfg.Temporal.Port, s.natsURL, redact(s.dbURL), s.cfg.DataDir, s.faultsLabel(),
+`, api, api, s.cfg.Temporal.UIPort, s.cfg.Temporal.Port, s.natsURL, stackkit.Redact(s.dbURL), s.cfg.DataDir, s.faultsLabel(),
 		s.opsLabel(), tracingLabel())
 }

@@ -1,30 +1,24 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orderflow/orderflow/deploy/devstack/stackkit"
 	"github.com/orderflow/orderflow/migrations"
 	"github.com/orderflow/orderflow/shared/devserver"
 	"github.com/orderflow/orderflow/shared/natsx"
@@ -44,30 +38,22 @@ type stack struct {
 	// natsPasswords holds each role's password when NATS_ROLES is on.
 	natsPasswords map[string]string
 
-	procs      []*proc // stopped in reverse order
+	sup        *stackkit.Supervisor
 	natsServer *natsserver.Server
 	privatePG  string // data directory of a private cluster we started
-	exited     chan error
-	stopping   atomic.Bool // set by stop: an exit from now on is expected
 }
 
-// proc is one child. Under RESTART_CHILDREN its cmd is replaced each time it
-// is started again, so cmd is read under mu.
-type proc struct {
-	name string
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the child is gone for good
-}
-
-func (p *proc) pid() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cmd.Process.Pid
+// supervisor runs the children; under RESTART_CHILDREN it starts a child
+// that exited again after RESTART_DELAY, as the chaos benchmark needs.
+func (s *stack) supervisor() *stackkit.Supervisor {
+	if s.sup == nil {
+		s.sup = &stackkit.Supervisor{Log: s.log, Restart: s.cfg.RestartChildren, RestartDelay: s.cfg.RestartDelay,
+			StopAfter: s.cfg.StopAfter, Environ: childEnviron}
+	}
+	return s.sup
 }
 
 func (s *stack) start(ctx context.Context) error {
-	s.exited = make(chan error, len(services)+1)
 	if err := s.checkPortsFree(); err != nil {
 		return err
 	}
@@ -106,14 +92,7 @@ func (s *stack) checkPortsFree() error {
 			listeners[strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+"_OPS_ADDR"] = addr
 		}
 	}
-	for name, addr := range listeners {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("%s (%s) is not free: %w; is another `make run` running? Stop it or set %s", name, addr, err, name)
-		}
-		l.Close()
-	}
-	return nil
+	return stackkit.CheckPortsFree(listeners)
 }
 
 // opsLabel lists the services' /metrics URLs.
@@ -160,7 +139,7 @@ func (s *stack) startTemporal() error {
 		SQLitePragmas: listSetting(s.cfg.Temporal.SQLitePragmas, devserver.DefaultSQLitePragmas),
 		DynamicConfig: listSetting(s.cfg.Temporal.DynamicConfig, devserver.DefaultDynamicConfig),
 	}.Args()
-	if err := s.spawn("temporal", bin, args, nil); err != nil {
+	if _, err := s.supervisor().Spawn("temporal", bin, args, nil); err != nil {
 		return err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.Port)
@@ -294,9 +273,9 @@ func (s *stack) natsEnv(name string) []string {
 // directory with the installed PostgreSQL binaries.
 func (s *stack) ensurePostgres(ctx context.Context) error {
 	s.dbURL = s.cfg.DBURL
-	err := createDatabase(ctx, s.dbURL)
+	err := stackkit.CreateDatabase(ctx, s.dbURL)
 	if err == nil {
-		s.log.Info("using PostgreSQL", "url", redact(s.dbURL))
+		s.log.Info("using PostgreSQL", "url", stackkit.Redact(s.dbURL))
 		return nil
 	}
 	s.log.Warn("PostgreSQL at DATABASE_URL does not answer; trying a private cluster", "error", err)
@@ -324,10 +303,10 @@ func (s *stack) ensurePostgres(ctx context.Context) error {
 	}
 	s.privatePG = dir
 	s.dbURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/orderflow?sslmode=disable", s.cfg.PGPort)
-	if err := createDatabase(ctx, s.dbURL); err != nil {
+	if err := stackkit.CreateDatabase(ctx, s.dbURL); err != nil {
 		return err
 	}
-	s.log.Info("started private PostgreSQL", "dir", dir, "url", redact(s.dbURL))
+	s.log.Info("started private PostgreSQL", "dir", dir, "url", stackkit.Redact(s.dbURL))
 	return nil
 }
 
@@ -346,88 +325,13 @@ func (s *stack) startService(name string) error {
 	} else {
 		env = append(env, "FAULT_FAIL_RATE=0", "FAULT_HANG_RATE=0")
 	}
-	return s.spawn(name, bin, nil, env)
-}
-
-// spawn starts a child in its own process group, prefixes its output with its
-// name, and reports an unexpected exit on s.exited; under RESTART_CHILDREN it
-// starts the child again after RESTART_DELAY instead, as a supervisor
-// (systemd, Kubernetes) would.
-func (s *stack) spawn(name, bin string, args, env []string) error {
-	p := &proc{name: name, done: make(chan struct{})}
-	start := func() (<-chan error, error) {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(childEnviron(name), env...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return nil, err
-		}
-		cmd.Stderr = cmd.Stdout
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start %s: %w", name, err)
-		}
-		p.mu.Lock()
-		p.cmd = cmd
-		p.mu.Unlock()
-		s.log.Info("started", "process", name, "pid", cmd.Process.Pid)
-		exit := make(chan error, 1)
-		go func() {
-			prefixLines(os.Stdout, name, out)
-			exit <- cmd.Wait()
-		}()
-		return exit, nil
-	}
-	exit, err := start()
-	if err != nil {
-		return err
-	}
-	go func() {
-		for {
-			err := <-exit
-			if s.stopping.Load() || !s.cfg.RestartChildren {
-				close(p.done)
-				s.exited <- fmt.Errorf("%s exited unexpectedly: %v", name, err)
-				return
-			}
-			s.log.Warn("child exited; restarting it", "process", name, "error", err, "after", s.cfg.RestartDelay)
-			time.Sleep(s.cfg.RestartDelay)
-			if s.stopping.Load() {
-				close(p.done)
-				s.exited <- fmt.Errorf("%s exited unexpectedly: %v", name, err)
-				return
-			}
-			if exit, err = start(); err != nil || s.stopping.Load() {
-				if err == nil {
-					// stop came during the delay: stop the new child too.
-					_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
-					err = <-exit
-				}
-				close(p.done)
-				s.exited <- fmt.Errorf("%s could not be restarted: %v", name, err)
-				return
-			}
-		}
-	}()
-	s.procs = append(s.procs, p)
-	return nil
+	_, err := s.supervisor().Spawn(name, bin, nil, env)
+	return err
 }
 
 // stop terminates children newest first, then NATS and PostgreSQL.
 func (s *stack) stop() {
-	s.stopping.Store(true)
-	for i := len(s.procs) - 1; i >= 0; i-- {
-		p := s.procs[i]
-		_ = syscall.Kill(-p.pid(), syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(s.cfg.StopAfter):
-			s.log.Warn("did not stop in time; killing", "process", p.name)
-			_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
-			<-p.done
-		}
-		s.log.Info("stopped", "process", p.name)
-	}
+	s.supervisor().Stop()
 	if s.natsServer != nil {
 		s.natsServer.Shutdown()
 		s.natsServer.WaitForShutdown()
@@ -456,41 +360,6 @@ func childEnviron(name string) []string {
 	return env
 }
 
-func prefixLines(w io.Writer, name string, r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fmt.Fprintf(w, "%-16s| %s\n", name, sc.Text())
-	}
-}
-
-func createDatabase(ctx context.Context, dbURL string) error {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	admin := *u
-	admin.Path = "/postgres"
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(cctx, admin.String())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(cctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return err
-	}
-	if !exists {
-		if _, err := conn.Exec(cctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-			return fmt.Errorf("create database %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
 func findPGBin() (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
 		return filepath.Dir(p), nil
@@ -500,14 +369,6 @@ func findPGBin() (string, error) {
 		return filepath.Dir(matches[len(matches)-1]), nil
 	}
 	return "", errors.New("no PostgreSQL binaries (initdb) installed")
-}
-
-func redact(dbURL string) string {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return dbURL
-	}
-	return u.Redacted()
 }
 
 // pgCommand runs a PostgreSQL tool; PostgreSQL refuses to run as root, so

@@ -1,6 +1,7 @@
-package main
+package stackkit
 
 import (
+	"io"
 	"syscall"
 	"testing"
 	"time"
@@ -13,19 +14,19 @@ import (
 // run command stops) without it.
 func TestRestartChildren(t *testing.T) {
 	for _, restart := range []bool{true, false} {
-		s := &stack{cfg: Config{RestartChildren: restart, RestartDelay: 10 * time.Millisecond, StopAfter: 5 * time.Second},
-			log: testenv.Logger(t), exited: make(chan error, 4)}
-		if err := s.spawn("sleeper", "/bin/sleep", []string{"60"}, nil); err != nil {
+		s := &Supervisor{Restart: restart, RestartDelay: 10 * time.Millisecond, StopAfter: 5 * time.Second,
+			Log: testenv.Logger(t), Out: io.Discard}
+		p, err := s.Spawn("sleeper", "/bin/sleep", []string{"60"}, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		p := s.procs[0]
-		first := p.pid()
+		first := p.Pid()
 		if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		if !restart {
 			select {
-			case err := <-s.exited:
+			case err := <-s.Exited():
 				t.Logf("without restart: %v", err)
 			case <-time.After(10 * time.Second):
 				t.Fatal("a killed child was not reported")
@@ -34,15 +35,15 @@ func TestRestartChildren(t *testing.T) {
 			continue
 		}
 		testenv.Eventually(t, 10*time.Second, func() (bool, string) {
-			return p.pid() != first && syscall.Kill(p.pid(), 0) == nil, "the killed child was not started again"
+			return p.Pid() != first && syscall.Kill(p.Pid(), 0) == nil, "the killed child was not started again"
 		})
 		select {
-		case err := <-s.exited:
+		case err := <-s.Exited():
 			t.Fatalf("a restarted child was reported as exited: %v", err)
 		default:
 		}
-		second := p.pid()
-		s.stop()
+		second := p.Pid()
+		s.Stop()
 		<-p.done
 		if syscall.Kill(second, 0) == nil {
 			t.Fatalf("stop left the restarted child %d running", second)
