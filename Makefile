@@ -29,17 +29,38 @@ export POSTGRES_IMAGE NATS_IMAGE TEMPORAL_IMAGE
 # testcontainers' reaper image cannot be pulled here; testenv cleans up.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 
-.PHONY: run build tools helm test systemtest vet lint fmt check-fmt workflowcheck vulncheck clean images image-services image-infra
+.PHONY: run run-prod prod-tools build tools helm test systemtest vet lint fmt check-fmt workflowcheck vulncheck clean images image-services image-infra
 
 run: build
 	$(BIN)/devstack
 
-## build: every service binary, the operator CLI, the run command and the dev server into .bin/
+## run-prod: the production profile (README "Production profile"): a Temporal
+## server on PostgreSQL, its UI, a 3-node NATS cluster, two replicas of each service
+run-prod: build prod-tools
+	$(BIN)/prodstack
+
+## prod-tools: the real Temporal server, its SQL tool and UI, and nats-server,
+## pinned in deploy/temporal-server/go.mod and shared/go.mod
+prod-tools: $(BIN)/temporal-server $(BIN)/temporal-sql-tool $(BIN)/temporal-ui $(BIN)/nats-server
+
+TEMPORAL_SERVER_BUILD := cd deploy/temporal-server && GOWORK=off go build -trimpath -ldflags '-s -w'
+
+$(BIN)/temporal-server: deploy/temporal-server/go.mod
+	$(TEMPORAL_SERVER_BUILD) -o $@ go.temporal.io/server/cmd/server
+
+$(BIN)/temporal-sql-tool: deploy/temporal-server/go.mod
+	$(TEMPORAL_SERVER_BUILD) -o $@ go.temporal.io/server/cmd/tools/sql
+
+$(BIN)/temporal-ui: deploy/temporal-server/go.mod
+	$(TEMPORAL_SERVER_BUILD) -o $@ github.com/temporalio/ui-server/v2/cmd/server
+
+## build: every service binary, the operator CLI, the run commands and the dev server into .bin/
 build: $(BIN)/temporal
 	@for s in $(SERVICES); do echo "go build $$s"; $(GOBUILD) -o $(BIN)/$$s ./services/$$s/cmd/$$s || exit 1; done
 	$(GOBUILD) -o $(BIN)/orderflow ./cmd/orderflow
 	$(GOBUILD) -o $(BIN)/migrate ./shared/cmd/migrate
 	go build -o $(BIN)/devstack ./deploy/devstack
+	go build -o $(BIN)/prodstack ./deploy/prodstack
 
 ## tools: the Temporal dev server, staticcheck and workflowcheck, pinned in
 ## deploy/tools/go.mod; helm, pinned in deploy/helm/tools/go.mod
@@ -70,7 +91,7 @@ helm: $(BIN)/helm
 $(BIN)/helm: deploy/helm/tools/go.mod
 	cd deploy/helm/tools && GOWORK=off go build -trimpath -ldflags '$(HELM_LDFLAGS)' -o $(BIN)/helm helm.sh/helm/v3/cmd/helm
 
-test: build $(BIN)/helm check-fmt vet lint workflowcheck vulncheck
+test: build $(BIN)/helm $(BIN)/nats-server check-fmt vet lint workflowcheck vulncheck
 	TEMPORAL_BIN=$(BIN)/temporal HELM_BIN=$(BIN)/helm go test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) work
 
 ## images: one FROM scratch image per service plus migrate and the operator
