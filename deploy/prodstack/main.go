@@ -147,6 +147,7 @@ orderflow production profile is running (Ctrl-C stops everything)
   Temporal gRPC      127.0.0.1:%d (server %s, %d history shards)
   Temporal UI        %s
   Temporal metrics   http://127.0.0.1:%d/metrics
+  Temporal log       %s
   Temporal databases %s
                      %s
   NATS cluster       %s (streams R%d)
@@ -157,7 +158,7 @@ orderflow production profile is running (Ctrl-C stops everything)
   metrics            %s
 
 `, strings.Join(apis, "  "), apis[0], s.cfg.Temporal.Port, "go.temporal.io/server", s.cfg.Temporal.HistoryShards, ui,
-		s.temporalPorts().metrics, stackkit.Redact(s.cfg.Temporal.PersistenceURL), stackkit.Redact(s.cfg.Temporal.VisibilityURL),
+		s.temporalPorts().metrics, s.temporalLog(), stackkit.Redact(s.cfg.Temporal.PersistenceURL), stackkit.Redact(s.cfg.Temporal.VisibilityURL),
 		s.nats.URL(), s.cfg.NATS.StreamReplicas, strings.Join(s.nats.monitorURLs(), "  "),
 		stackkit.Redact(s.cfg.DBURL), s.cfg.DataDir, s.faultsLabel(), strings.Join(ops, "\n                     "))
 }

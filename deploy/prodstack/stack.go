@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orderflow/orderflow/deploy/devstack/stackkit"
-	"github.com/orderflow/orderflow/shared/netx"
 )
 
 // services are started in this order and stopped in reverse, so intake (the
@@ -34,6 +36,7 @@ type stack struct {
 // replica is one copy of a service and its listeners.
 type replica struct {
 	service, name     string
+	index             int    // 1 for the first copy
 	httpAddr, opsAddr string // httpAddr only for the API
 }
 
@@ -46,7 +49,7 @@ func newStack(cfg Config, log *slog.Logger) *stack {
 	ops := cfg.OpsPort
 	for _, svc := range services {
 		for i := range cfg.Replicas {
-			r := replica{service: svc, name: fmt.Sprintf("%s-%d", svc, i+1), opsAddr: fmt.Sprintf("127.0.0.1:%d", ops)}
+			r := replica{service: svc, name: fmt.Sprintf("%s-%d", svc, i+1), index: i + 1, opsAddr: fmt.Sprintf("127.0.0.1:%d", ops)}
 			ops++
 			if svc == "api" {
 				r.httpAddr = fmt.Sprintf("127.0.0.1:%d", cfg.HTTPPort+i)
@@ -76,7 +79,7 @@ func (s *stack) start(ctx context.Context) error {
 	// The operator's commands, as a deployment runs them before the services.
 	cli := filepath.Join(s.cfg.BinDir, "orderflow")
 	if err := s.runOnce(ctx, "streams", cli, []string{"streams", "provision"},
-		[]string{"NATS_URL=" + s.nats.URL(), fmt.Sprintf("NATS_STREAM_REPLICAS=%d", s.cfg.NATS.StreamReplicas)}); err != nil {
+		[]string{"NATS_URL=" + s.nats.URL(), fmt.Sprintf("NATS_STREAM_REPLICAS=%d", s.cfg.NATS.StreamReplicas)}, false); err != nil {
 		return err
 	}
 	if err := s.startTemporal(ctx); err != nil {
@@ -88,20 +91,53 @@ func (s *stack) start(ctx context.Context) error {
 	if err := stackkit.CreateDatabase(ctx, s.cfg.DBURL); err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	if err := s.runOnce(ctx, "migrate", cli, []string{"migrate", "up"}, []string{"DATABASE_URL=" + s.cfg.DBURL}); err != nil {
+	if err := s.runOnce(ctx, "migrate", cli, []string{"migrate", "up"}, []string{"DATABASE_URL=" + s.cfg.DBURL}, false); err != nil {
 		return err
 	}
-	for _, r := range s.replicas {
-		if err := s.startReplica(r); err != nil {
-			return err
+	// One wave per replica number: the first copy of each service creates
+	// its durable consumer, the next copies join it instead of racing to
+	// create it on a busy cluster.
+	for wave := 1; wave <= s.cfg.Replicas; wave++ {
+		var started []replica
+		for _, r := range s.replicas {
+			if r.index == wave {
+				if err := s.startReplica(r); err != nil {
+					return err
+				}
+				started = append(started, r)
+			}
 		}
-	}
-	for _, r := range s.replicas {
-		if err := netx.WaitTCP(r.opsAddr, 60*time.Second); err != nil {
-			return fmt.Errorf("%s did not open %s: %w", r.name, r.opsAddr, err)
+		for _, r := range started {
+			if err := s.waitReady(ctx, r); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// waitReady waits until r's /readyz answers 200.
+func (s *stack) waitReady(ctx context.Context, r replica) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.opsAddr+"/readyz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s not ready on http://%s/readyz: %v", r.name, r.opsAddr, err)
+		}
+		select {
+		case err := <-s.sup.Exited():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func (s *stack) checkPortsFree() error {
@@ -150,8 +186,9 @@ func (s *stack) startReplica(r replica) error {
 }
 
 // runOnce runs a one-shot command (schema tool, operator CLI) to the end,
-// its output prefixed with name.
-func (s *stack) runOnce(ctx context.Context, name, bin string, args, env []string) error {
+// its output prefixed with name; a quiet one shows its output only when
+// it fails.
+func (s *stack) runOnce(ctx context.Context, name, bin string, args, env []string, quiet bool) error {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(childEnviron(name), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -163,8 +200,14 @@ func (s *stack) runOnce(ctx context.Context, name, bin string, args, env []strin
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	stackkit.PrefixLines(os.Stdout, name, out)
+	var buf bytes.Buffer
+	var w io.Writer = os.Stdout
+	if quiet {
+		w = &buf
+	}
+	stackkit.PrefixLines(w, name, out)
 	if err := cmd.Wait(); err != nil {
+		_, _ = buf.WriteTo(os.Stdout)
 		return fmt.Errorf("%s %s: %w", filepath.Base(bin), strings.Join(args, " "), err)
 	}
 	return nil

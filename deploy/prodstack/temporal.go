@@ -35,6 +35,13 @@ var (
 	uiTmpl string
 )
 
+// temporalLog is the server's log file: at start its membership ring logs
+// errors until every role has joined, which would drown the services' lines.
+func (s *stack) temporalLog() string {
+	dir, _ := filepath.Abs(filepath.Join(s.cfg.DataDir, "temporal"))
+	return filepath.Join(dir, "server.log")
+}
+
 // temporalPorts are the server's listeners, derived from TEMPORAL_PORT.
 type temporalPorts struct {
 	base, http, metrics int
@@ -127,11 +134,11 @@ func (s *stack) migrateTemporalDB(ctx context.Context, st sqlStore, schema strin
 	}
 	tool := filepath.Join(s.cfg.BinDir, "temporal-sql-tool")
 	if !versioned {
-		if err := s.runOnce(ctx, "sql-tool", tool, append(st.sqlToolArgs(), "setup-schema", "-v", "0.0"), nil); err != nil {
+		if err := s.runOnce(ctx, "sql-tool", tool, append(st.sqlToolArgs(), "setup-schema", "-v", "0.0"), nil, true); err != nil {
 			return err
 		}
 	}
-	return s.runOnce(ctx, "sql-tool", tool, append(st.sqlToolArgs(), "update-schema", "--schema-name", schema), nil)
+	return s.runOnce(ctx, "sql-tool", tool, append(st.sqlToolArgs(), "update-schema", "--schema-name", schema), nil, true)
 }
 
 func hasTable(ctx context.Context, dbURL, table string) (bool, error) {
@@ -206,9 +213,10 @@ func (s *stack) writeTemporalConfig(persistence, visibility sqlStore) (string, e
 	if err := tmpl.Execute(&b, struct {
 		temporalPorts
 		Port, HTTPPort, MetricsPort, HistoryShards int
-		LogLevel, DynamicConfigFile                string
+		LogLevel, LogFile, DynamicConfigFile       string
 		Persistence, Visibility                    sqlStore
-	}{ports, ports.base, ports.http, ports.metrics, s.cfg.Temporal.HistoryShards, level, dynFile, persistence, visibility}); err != nil {
+	}{ports, ports.base, ports.http, ports.metrics, s.cfg.Temporal.HistoryShards, level, s.temporalLog(), dynFile,
+		persistence, visibility}); err != nil {
 		return "", err
 	}
 	file := filepath.Join(dir, "config.yaml")

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orderflow/orderflow/shared/config"
@@ -76,13 +77,38 @@ func mapKeys[V any](m map[string]V) []string {
 
 // ProvisionStreams creates each stream or updates it to its configuration.
 // On a cluster an update also moves a stream to its new replica count.
+// Each request is bounded and retried while the cluster is electing
+// leaders (a just-started cluster answers late or not at all), until ctx
+// ends.
 func ProvisionStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.StreamConfig) error {
 	for _, cfg := range cfgs {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+		for {
+			actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err := js.CreateOrUpdateStream(actx, cfg)
+			cancel()
+			if err == nil {
+				break
+			}
+			if !transient(err) || ctx.Err() != nil {
+				return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+			case <-time.After(250 * time.Millisecond):
+			}
 		}
 	}
 	return nil
+}
+
+// transient reports whether a JetStream API error may pass once the
+// cluster has its leaders: a timeout, nobody answering, or "temporarily
+// unavailable".
+func transient(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, nats.ErrTimeout) || (errors.As(err, &apiErr) && apiErr.Code == 503)
 }
 
 // StreamCheck is one stream as found, compared with what it should be.
