@@ -29,7 +29,7 @@ export POSTGRES_IMAGE NATS_IMAGE TEMPORAL_IMAGE
 # testcontainers' reaper image cannot be pulled here; testenv cleans up.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 
-.PHONY: run run-prod prod-tools build tools helm test systemtest vet lint fmt check-fmt workflowcheck vulncheck clean images image-services image-infra
+.PHONY: run run-prod prod-tools test-prod build tools helm test systemtest vet lint fmt check-fmt workflowcheck vulncheck clean images image-services image-infra
 
 run: build
 	$(BIN)/devstack
@@ -113,6 +113,11 @@ image-infra: $(BIN)/temporal $(BIN)/nats-server
 	@case "$(NATS_IMAGE)" in orderflow/*) deploy/docker/build-static.sh nats $(BIN)/nats-server $(NATS_IMAGE) $(NATS_VERSION);; esac
 	@case "$(TEMPORAL_IMAGE)" in orderflow/*) deploy/docker/build-static.sh temporal $(BIN)/temporal $(TEMPORAL_IMAGE) $(TEMPORAL_CLI_VERSION);; esac
 
+## test-prod: the production profile's smoke test (real Temporal server, NATS
+## cluster, two replicas of each service) and the NATS leader-kill test
+test-prod: build prod-tools
+	go test -count=1 -timeout 10m -tags prodstack -v ./deploy/prodstack/
+
 ## systemtest: the five service images and the infrastructure in containers,
 ## one order end to end, then the order worker killed under a trickle of orders
 systemtest: images
@@ -120,11 +125,11 @@ systemtest: images
 	  grep -v -e '🐳' -e '✅' -e '🚫' -e '⏳' -e '🔔'; exit $${PIPESTATUS[0]}
 
 vet:
-	go vet -tags systemtest work
+	go vet -tags systemtest,prodstack work
 
 ## lint: staticcheck over every module of the workspace
 lint: $(BIN)/staticcheck
-	$(BIN)/staticcheck -tags systemtest $$(go list -m -f '{{.Dir}}/...' | sed "s#^$(CURDIR)/#./#")
+	$(BIN)/staticcheck -tags systemtest,prodstack $$(go list -m -f '{{.Dir}}/...' | sed "s#^$(CURDIR)/#./#")
 
 check-fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
