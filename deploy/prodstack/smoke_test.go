@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -192,4 +191,3 @@ func freeRange(t *testing.T, n int) int {
 	t.Fatalf("no %d consecutive free ports", n)
 	return 0
 }
-
