@@ -66,7 +66,7 @@ type TemporalConfig struct {
 	PersistenceURL string `env:"PERSISTENCE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/orderflow_temporal?sslmode=disable"`
 	VisibilityURL  string `env:"VISIBILITY_URL" envDefault:"postgres://postgres@127.0.0.1:5432/orderflow_temporal_visibility?sslmode=disable"`
 	// DynamicConfig entries are key=JSON: unset means
-	// temporalx.DefaultDynamicConfig (as `make run`), "none" the server's
+	// devserver.DefaultDynamicConfig (as `make run`), "none" the server's
 	// defaults.
 	DynamicConfig []string      `env:"DYNAMIC_CONFIG" envSeparator:","`
 	Retention     time.Duration `env:"RETENTION" envDefault:"72h"`

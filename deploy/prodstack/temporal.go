@@ -24,8 +24,8 @@ import (
 
 	"github.com/orderflow/orderflow/deploy/devstack/stackkit"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/devserver"
 	"github.com/orderflow/orderflow/shared/netx"
-	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 var (
@@ -188,7 +188,7 @@ func (s *stack) writeTemporalConfig(persistence, visibility sqlStore) (string, e
 	dc := s.cfg.Temporal.DynamicConfig
 	switch {
 	case len(dc) == 0:
-		dc = temporalx.DefaultDynamicConfig
+		dc = devserver.DefaultDynamicConfig
 	case len(dc) == 1 && dc[0] == "none":
 		dc = nil
 	}
