@@ -96,6 +96,10 @@ func (c *Config) Validate() error {
 	if c.Temporal.HistoryShards < 1 {
 		errs = append(errs, fmt.Errorf("TEMPORAL_HISTORY_SHARDS must be at least 1, not %d", c.Temporal.HistoryShards))
 	}
+	// Temporal's SQL schema keeps membership ports in a smallint.
+	if c.Temporal.Port < 1 || c.Temporal.Port+103 > 32767 {
+		errs = append(errs, fmt.Errorf("TEMPORAL_PORT must be 1 to 32664 (the server stores its ports, up to TEMPORAL_PORT+103, as smallint), not %d", c.Temporal.Port))
+	}
 	if c.NATS.Nodes < 1 {
 		errs = append(errs, fmt.Errorf("NATS_NODES must be at least 1, not %d", c.NATS.Nodes))
 	}

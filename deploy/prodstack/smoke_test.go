@@ -50,11 +50,12 @@ func TestProductionProfileSmoke(t *testing.T) {
 			}
 		}
 	})
+	dataDir := t.TempDir()
 	temporalPort := freeRange(t, 104)
 	natsPort, clusterPort, monitorPort := freeRange(t, 3), freeRange(t, 3), freeRange(t, 3)
 	httpPort, opsPort, uiPort := freeRange(t, 2), freeRange(t, 10), freeRange(t, 1)
 	env := []string{
-		"DATA_DIR=" + t.TempDir(), "BIN_DIR=" + bin, "FAULTS=off",
+		"DATA_DIR=" + dataDir, "BIN_DIR=" + bin, "FAULTS=off",
 		fmt.Sprintf("TEMPORAL_PORT=%d", temporalPort), fmt.Sprintf("TEMPORAL_UI_PORT=%d", uiPort),
 		fmt.Sprintf("NATS_PORT=%d", natsPort), fmt.Sprintf("NATS_CLUSTER_PORT=%d", clusterPort),
 		fmt.Sprintf("NATS_MONITOR_PORT=%d", monitorPort),
@@ -88,6 +89,9 @@ func TestProductionProfileSmoke(t *testing.T) {
 		}
 		if t.Failed() {
 			t.Logf("run command output:\n%s", out.String())
+			if b, err := os.ReadFile(filepath.Join(dataDir, "temporal", "server.log")); err == nil {
+				t.Logf("temporal server log:\n%s", b)
+			}
 		}
 	})
 
@@ -170,11 +174,14 @@ func TestProductionProfileSmoke(t *testing.T) {
 }
 
 // freeRange finds n consecutive free loopback ports; prodstack derives
-// its listeners from a base port.
+// its listeners from a base port. They are below Linux's ephemeral range
+// (32768 up), where an outgoing connection could take one before its
+// listener starts; Temporal's membership table also wants ports that fit
+// a smallint.
 func freeRange(t *testing.T, n int) int {
 	t.Helper()
 	for range 200 {
-		base := 20000 + rand.IntN(30000)
+		base := 12000 + rand.IntN(32767-12000-n)
 		ok := true
 		for p := base; p < base+n && ok; p++ {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))

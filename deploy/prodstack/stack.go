@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -247,3 +248,37 @@ func dropDatabase(ctx context.Context, raw string) error {
 // stop terminates the service replicas (API first), the UI, the Temporal
 // server, then the NATS nodes.
 func (s *stack) stop() { s.sup.Stop() }
+
+// waitListening waits until addr accepts connections, failing at once when
+// a child exits meanwhile.
+func (s *stack) waitListening(ctx context.Context, addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case err := <-s.sup.Exited():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// tail is the last n lines of file, for an error message.
+func tail(file string, n int) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

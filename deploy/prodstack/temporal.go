@@ -25,7 +25,6 @@ import (
 	"github.com/orderflow/orderflow/deploy/devstack/stackkit"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/devserver"
-	"github.com/orderflow/orderflow/shared/netx"
 )
 
 var (
@@ -261,8 +260,8 @@ func (s *stack) startTemporal(ctx context.Context) error {
 		return err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.Port)
-	if err := netx.WaitTCP(addr, 90*time.Second); err != nil {
-		return fmt.Errorf("temporal server did not come up on %s: %w", addr, err)
+	if err := s.waitListening(ctx, addr, 90*time.Second); err != nil {
+		return fmt.Errorf("temporal server did not come up on %s: %w\nlast lines of %s:\n%s", addr, err, s.temporalLog(), tail(s.temporalLog(), 15))
 	}
 	if err := s.setupNamespace(ctx, addr); err != nil {
 		return err
@@ -381,7 +380,7 @@ func (s *stack) startUI() error {
 		return err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.UIPort)
-	if err := netx.WaitTCP(addr, 30*time.Second); err != nil {
+	if err := s.waitListening(context.Background(), addr, 30*time.Second); err != nil {
 		return fmt.Errorf("temporal UI did not come up on %s: %w", addr, err)
 	}
 	s.uiRunning = true

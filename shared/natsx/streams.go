@@ -201,7 +201,10 @@ func noLimit(n int64) int64 {
 // on a cluster still electing.
 func WaitStreamsCurrent(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.StreamConfig) ([]StreamCheck, error) {
 	for {
-		checks, err := VerifyStreams(ctx, js, cfgs)
+		// Bounded: a request lost in an election would wait for ctx.
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		checks, err := VerifyStreams(actx, js, cfgs)
+		cancel()
 		ok := err == nil
 		for _, c := range checks {
 			ok = ok && c.OK()
