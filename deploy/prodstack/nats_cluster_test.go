@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,7 +18,6 @@ import (
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
-	"github.com/orderflow/orderflow/shared/netx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -40,11 +37,11 @@ func TestNATSClusterR3SurvivesLeaderKill(t *testing.T) {
 
 	cluster := &natsCluster{Dir: t.TempDir()}
 	for range 3 {
-		cluster.ClientPorts = append(cluster.ClientPorts, freePort(t))
-		cluster.ClusterPorts = append(cluster.ClusterPorts, freePort(t))
-		cluster.HTTPorts = append(cluster.HTTPorts, freePort(t))
+		cluster.ClientPorts = append(cluster.ClientPorts, testenv.FreePort(t))
+		cluster.ClusterPorts = append(cluster.ClusterPorts, testenv.FreePort(t))
+		cluster.HTTPorts = append(cluster.HTTPorts, testenv.FreePort(t))
 	}
-	var out syncBuffer
+	var out testenv.Buffer
 	// Restart brings the killed node back, as a supervisor would.
 	sup := &stackkit.Supervisor{Log: slog.New(slog.NewTextHandler(&out, nil)), Out: &out,
 		StopAfter: 10 * time.Second, Restart: true, RestartDelay: 3 * time.Second}
@@ -183,33 +180,6 @@ func retry(ctx context.Context, t *testing.T, what string, f func(context.Contex
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := netx.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// syncBuffer collects the children's output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

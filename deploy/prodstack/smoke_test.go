@@ -73,7 +73,7 @@ func TestProductionProfileSmoke(t *testing.T) {
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
-	var out syncBuffer
+	var out testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
