@@ -1,6 +1,9 @@
-// Package app runs a service's main: it turns SIGINT/SIGTERM into context
-// cancellation and an error into a non-zero exit code (app.go), and closes
-// the connections main opened, each within the shutdown timeout (close.go).
+// Package app runs every main: Main turns SIGINT/SIGTERM into context
+// cancellation and an error into a non-zero exit code (app.go); Serve runs
+// a service with its ops listener, readiness checks and telemetry
+// (service.go); Conns closes the connections main opened, last opened
+// first, each within the shutdown timeout, with the one NATS drain
+// (close.go).
 package app
 
 import (

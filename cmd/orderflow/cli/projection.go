@@ -39,22 +39,24 @@ truth (services/projector/README.md, "Rebuilding the projection"):
 				return err
 			}
 			pcfg.NATS, pcfg.Postgres = e.cfg.NATS, e.cfg.Postgres
+			// The same connections cmd/projector opens for a rebuild.
+			conns := app.NewConns(pcfg.Shutdown.Timeout, e.log)
+			defer conns.Close()
 			pool, err := e.pool(ctx)
 			if err != nil {
 				return err
 			}
-			defer pool.Close()
-			// The same connections cmd/projector opens for a rebuild.
+			conns.AddPostgres(pool)
 			nc, err := natsx.Connect(pcfg.NATS, "projector-rebuild", e.log)
 			if err != nil {
 				return err
 			}
-			defer app.DrainNATS(nc, pcfg.Shutdown.Timeout, e.log)
+			conns.AddNATS(nc)
 			sub, err := natsx.Connect(pcfg.NATS, "projector-consumer", e.log)
 			if err != nil {
 				return err
 			}
-			defer app.DrainNATS(sub, pcfg.Shutdown.Timeout, e.log)
+			conns.AddNATSSubscriber(sub)
 			if err := projector.Rebuild(ctx, pcfg, projector.Deps{NATS: nc, Subscriber: sub, Pool: pool}, e.log); err != nil {
 				return err
 			}

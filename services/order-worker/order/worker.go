@@ -26,6 +26,8 @@ type Config struct {
 	config.Temporal
 	config.Shutdown
 	Faults faults.Config
+	// OpsAddr serves /metrics, /livez and /readyz; "off" disables it.
+	OpsAddr string `env:"OPS_ADDR" envDefault:":9183"`
 
 	// AutoApproveAfter is the review window of an order that did not ask for
 	// manual review. It is part of the 15 s budget, so it is short.

@@ -66,8 +66,6 @@ func Run(ctx context.Context, cfg Config, deps Deps, log *slog.Logger, options .
 	if ro.ops != nil {
 		m = newMetrics(ro.ops.Registry())
 		ro.ops.Registry().MustRegister(ops.NewConsumerLag(js, contracts.StreamEvents, cfg.Durable), newOpenOrders(deps.Pool))
-		ro.ops.AddCheck("nats", ops.NATSCheck(deps.NATS))
-		ro.ops.AddCheck("postgres", ops.PostgresCheck(deps.Pool))
 		ro.ops.AddCheck("consumer", ops.ConsumerCheck(js, contracts.StreamEvents, cfg.Durable))
 	}
 	ensure := natsx.EnsureStreams
@@ -95,8 +93,9 @@ type Option func(*runOptions)
 
 type runOptions struct{ ops *ops.Server }
 
-// WithOps registers the projector's metrics, its consumer's lag and its
-// readiness checks (NATS, PostgreSQL, the consumer) with srv.
+// WithOps registers the projector's metrics, its consumer's lag and the
+// consumer's readiness check with srv (the connections' checks are added
+// by whoever opened them: app.Conns in cmd/projector).
 func WithOps(srv *ops.Server) Option { return func(o *runOptions) { o.ops = srv } }
 
 // Rebuild replays ORDER_EVENTS from its first message into an empty

@@ -25,6 +25,8 @@ type Config struct {
 	config.Temporal
 	config.Shutdown
 	Faults faults.Config
+	// OpsAddr serves /metrics, /livez and /readyz; "off" disables it.
+	OpsAddr string `env:"OPS_ADDR" envDefault:":9184"`
 }
 
 // Validate checks what the environment cannot express with defaults.

@@ -1,7 +1,8 @@
 // Command projector keeps the PostgreSQL projection of order events up to
-// date. `projector rebuild` instead replays ORDER_EVENTS into an empty
-// database and exits once it has caught up. It is the only place that reads
-// the projector's configuration and opens its connections.
+// date; see package projector. `projector rebuild` instead replays
+// ORDER_EVENTS into an empty database and exits once it has caught up. It
+// is the only place that reads the projector's configuration and opens its
+// connections.
 package main
 
 import (
@@ -15,12 +16,16 @@ import (
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
-	"github.com/orderflow/orderflow/shared/ops"
 	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
 func main() { app.Main("projector", run) }
 
+// run opens the connections (connect) and runs the projector on them. On
+// the way out projector.Run stops intake (the router drains the
+// subscriber's connection) and settles in-flight events, then the
+// connections close last opened first: the subscriber's, the other NATS
+// connection (dead letters still in flight go out), the pool.
 func run(ctx context.Context) error {
 	mode := "run"
 	if len(os.Args) > 1 {
@@ -33,44 +38,43 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log := logging.New("projector", cfg.Log)
 	if mode == "rebuild" {
-		return withDeps(ctx, cfg, "projector-rebuild", log, func(deps projector.Deps) error {
-			return projector.Rebuild(ctx, cfg, deps, log)
-		})
+		log := logging.New("projector", cfg.Log)
+		conns := app.NewConns(cfg.Shutdown.Timeout, log)
+		defer conns.Close()
+		deps, err := connect(ctx, cfg, "projector-rebuild", log, conns)
+		if err != nil {
+			return err
+		}
+		return projector.Rebuild(ctx, cfg, deps, log)
 	}
-	return ops.Run(ctx, "projector", cfg.OpsAddr, cfg.Shutdown.Timeout, log, func(ctx context.Context, o *ops.Server, _ *ops.Telemetry) error {
-		return withDeps(ctx, cfg, "projector-admin", log, func(deps projector.Deps) error {
-			return projector.Run(ctx, cfg, deps, log, projector.WithOps(o))
-		})
+	return app.Serve(ctx, "projector", cfg.Log, cfg.OpsAddr, cfg.Shutdown, func(ctx context.Context, s *app.Service) error {
+		deps, err := connect(ctx, cfg, "projector-admin", s.Log, s.Conns)
+		if err != nil {
+			return err
+		}
+		return projector.Run(ctx, cfg, deps, s.Log, projector.WithOps(s.Ops))
 	})
 }
 
-// withDeps opens the connections, runs f on them and closes them in order:
-// f returns once intake has stopped (the router drained the subscriber's
-// connection) and in-flight events are settled; then the other NATS
-// connection is drained (dead letters still in flight go out) and the pool
-// closed, each within the shutdown timeout. name names the connection that
-// is not the subscriber's, as NATS monitoring shows it.
-func withDeps(ctx context.Context, cfg projector.Config, name string, log *slog.Logger, f func(projector.Deps) error) error {
+// connect opens PostgreSQL, the NATS connection for streams, the consumer
+// and dead letters (named name, as NATS monitoring shows it), and the
+// Watermill subscriber's own, adding each to conns.
+func connect(ctx context.Context, cfg projector.Config, name string, log *slog.Logger, conns *app.Conns) (projector.Deps, error) {
 	pool, err := pgxx.Open(ctx, cfg.Postgres)
 	if err != nil {
-		return err
+		return projector.Deps{}, err
 	}
-	defer func() {
-		if !app.CloseWithin(cfg.Shutdown.Timeout, pool.Close) {
-			log.Warn("postgres pool did not close in time")
-		}
-	}()
+	conns.AddPostgres(pool)
 	nc, err := natsx.Connect(cfg.NATS, name, log)
 	if err != nil {
-		return err
+		return projector.Deps{}, err
 	}
-	defer app.DrainNATS(nc, cfg.Shutdown.Timeout, log)
+	conns.AddNATS(nc)
 	sub, err := natsx.Connect(cfg.NATS, "projector-consumer", log)
 	if err != nil {
-		return err
+		return projector.Deps{}, err
 	}
-	defer app.DrainNATS(sub, cfg.Shutdown.Timeout, log)
-	return f(projector.Deps{NATS: nc, Subscriber: sub, Pool: pool})
+	conns.AddNATSSubscriber(sub)
+	return projector.Deps{NATS: nc, Subscriber: sub, Pool: pool}, nil
 }
