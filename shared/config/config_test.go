@@ -65,3 +65,58 @@ func TestSecretFileMistakesAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedPiecesNameEveryMistake: the embedded pieces' Validate names the
+// variable at fault, and Problems reports every mistake at once.
+func TestSharedPiecesNameEveryMistake(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"two NATS identities", config.NATS{User: "u", Creds: "/c"}.Validate(), []string{"NATS_CREDS"}},
+		{"one NATS identity", config.NATS{User: "u"}.Validate(), nil},
+		{"empty pool", config.Postgres{URL: "postgres://x", MaxConns: 0}.Validate(), []string{"DATABASE_MAX_CONNS"}},
+		{"no database", config.Postgres{MaxConns: 1}.Validate(), []string{"DATABASE_URL"}},
+		{"no task queues", config.Temporal{}.Validate(), []string{"ORDERS_TASK_QUEUE", "SHIPPING_TASK_QUEUE"}},
+		{"no shutdown time", config.Shutdown{}.Validate(), []string{"SHUTDOWN_TIMEOUT"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.want == nil {
+				if c.err != nil {
+					t.Fatalf("Validate() = %v, want nil", c.err)
+				}
+				return
+			}
+			for _, w := range c.want {
+				if c.err == nil || !strings.Contains(c.err.Error(), w) {
+					t.Fatalf("Validate() = %v, want an error naming %s", c.err, w)
+				}
+			}
+		})
+	}
+
+	var p config.Problems
+	p.Add(nil, config.Shutdown{}.Validate())
+	p.Check(true, "never")
+	p.Check(false, "BAD_%s", "VALUE")
+	if len(p) != 2 || !strings.Contains(p.Err().Error(), "SHUTDOWN_TIMEOUT") || !strings.Contains(p.Err().Error(), "BAD_VALUE") {
+		t.Fatalf("Problems = %v, want both mistakes", p)
+	}
+	if (config.Problems{}).Err() != nil {
+		t.Fatal("no problem must be a nil error")
+	}
+}
+
+// TestLoadValidatesTheSharedPieces: a config made only of shared pieces
+// (the migrate command's) is validated by Load through the promoted method.
+func TestLoadValidatesTheSharedPieces(t *testing.T) {
+	type onlyPostgres struct {
+		config.Log
+		config.Postgres
+	}
+	t.Setenv("DATABASE_MAX_CONNS", "0")
+	if _, err := config.Load[onlyPostgres](); err == nil || !strings.Contains(err.Error(), "DATABASE_MAX_CONNS") {
+		t.Fatalf("Load = %v, want DATABASE_MAX_CONNS refused", err)
+	}
+}

@@ -20,14 +20,16 @@ import (
 // Options are the identity and transport options of cfg: credentials file,
 // nkey seed or user and password, TLS, and the inbox prefix.
 func Options(cfg config.NATS) ([]nats.Option, error) {
+	// At most one identity: config.NATS.Validate, checked again here for
+	// callers that built cfg by hand.
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	var opts []nats.Option
-	n := 0
 	if cfg.Creds != "" {
-		n++
 		opts = append(opts, nats.UserCredentials(cfg.Creds))
 	}
 	if cfg.NKeySeedFile != "" {
-		n++
 		o, err := nats.NkeyOptionFromSeed(cfg.NKeySeedFile)
 		if err != nil {
 			return nil, fmt.Errorf("NATS_NKEY_SEED_FILE: %w", err)
@@ -35,11 +37,7 @@ func Options(cfg config.NATS) ([]nats.Option, error) {
 		opts = append(opts, o)
 	}
 	if cfg.User != "" {
-		n++
 		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
-	}
-	if n > 1 {
-		return nil, errors.New("set only one of NATS_CREDS, NATS_NKEY_SEED_FILE and NATS_USER")
 	}
 	if cfg.TLSCAFile != "" {
 		opts = append(opts, nats.RootCAs(cfg.TLSCAFile))

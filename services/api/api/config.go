@@ -1,8 +1,6 @@
 package api
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/orderflow/orderflow/shared/config"
@@ -51,37 +49,22 @@ func (c Config) AuthEnabled() bool {
 // Validate rejects settings that would make requests fail in confusing
 // ways later.
 func (c Config) Validate() error {
-	switch {
-	case c.HTTPAddr == "":
-		return errors.New("HTTP_ADDR is empty")
-	case c.OpsAddr == c.HTTPAddr:
-		return fmt.Errorf("OPS_ADDR and HTTP_ADDR are both %s; give the ops listener its own port", c.HTTPAddr)
-	case c.BodyLimit < 1024:
-		return fmt.Errorf("HTTP_BODY_LIMIT %d is below 1024 bytes", c.BodyLimit)
-	case c.RequestTimeout <= 0 || c.StatusTimeout <= 0:
-		return errors.New("HTTP_REQUEST_TIMEOUT and STATUS_TIMEOUT must be positive")
-	case c.StatusTimeout >= c.RequestTimeout:
-		return fmt.Errorf("STATUS_TIMEOUT %s must be below HTTP_REQUEST_TIMEOUT %s so the projection can still answer", c.StatusTimeout, c.RequestTimeout)
-	case c.WaitMax < 0:
-		return errors.New("PREFER_WAIT_MAX is negative")
-	case c.WriteTimeout > 0 && c.WriteTimeout <= c.WaitMax+c.RequestTimeout:
-		return fmt.Errorf("HTTP_WRITE_TIMEOUT %s must exceed PREFER_WAIT_MAX + HTTP_REQUEST_TIMEOUT", c.WriteTimeout)
-	case c.RateLimitMax < 0:
-		return errors.New("RATE_LIMIT_MAX is negative (0 disables rate limiting)")
-	case c.RateLimitMax > 0 && c.RateLimitWindow <= 0:
-		return errors.New("RATE_LIMIT_WINDOW must be positive")
-	case c.ProxyHeader != "" && len(c.TrustedProxies) == 0:
-		return errors.New("HTTP_PROXY_HEADER needs HTTP_TRUSTED_PROXIES, or any client could spoof its IP")
-	case c.HeaderLimit < 1024:
-		return fmt.Errorf("HTTP_HEADER_LIMIT %d is below 1024 bytes", c.HeaderLimit)
-	case c.ReadTimeout <= 0:
-		return errors.New("HTTP_READ_TIMEOUT must be positive, or a slow client holds a connection forever")
-	case !c.AllowOpen && !c.AuthEnabled():
-		return errors.New("API_ALLOW_OPEN=false needs API_KEYS_FILE, JWT_JWKS_FILE or JWT_JWKS_URL")
-	case c.JWKSFile != "" && c.JWKSURL != "":
-		return errors.New("set JWT_JWKS_FILE or JWT_JWKS_URL, not both")
-	case c.AuthEnabled() && c.AuthReload <= 0:
-		return errors.New("API_KEYS_RELOAD_INTERVAL must be positive")
-	}
-	return nil
+	var p config.Problems
+	p.Add(c.NATS.Validate(), c.Postgres.Validate(), c.Shutdown.Validate())
+	p.Check(c.HTTPAddr != "", "HTTP_ADDR is empty")
+	p.Check(c.OpsAddr != c.HTTPAddr, "OPS_ADDR and HTTP_ADDR are both %s; give the ops listener its own port", c.HTTPAddr)
+	p.Check(c.BodyLimit >= 1024, "HTTP_BODY_LIMIT %d is below 1024 bytes", c.BodyLimit)
+	p.Check(c.RequestTimeout > 0 && c.StatusTimeout > 0, "HTTP_REQUEST_TIMEOUT and STATUS_TIMEOUT must be positive")
+	p.Check(c.StatusTimeout < c.RequestTimeout, "STATUS_TIMEOUT %s must be below HTTP_REQUEST_TIMEOUT %s so the projection can still answer", c.StatusTimeout, c.RequestTimeout)
+	p.Check(c.WaitMax >= 0, "PREFER_WAIT_MAX is negative")
+	p.Check(c.WriteTimeout <= 0 || c.WriteTimeout > c.WaitMax+c.RequestTimeout, "HTTP_WRITE_TIMEOUT %s must exceed PREFER_WAIT_MAX + HTTP_REQUEST_TIMEOUT", c.WriteTimeout)
+	p.Check(c.RateLimitMax >= 0, "RATE_LIMIT_MAX is negative (0 disables rate limiting)")
+	p.Check(c.RateLimitMax <= 0 || c.RateLimitWindow > 0, "RATE_LIMIT_WINDOW must be positive")
+	p.Check(c.ProxyHeader == "" || len(c.TrustedProxies) > 0, "HTTP_PROXY_HEADER needs HTTP_TRUSTED_PROXIES, or any client could spoof its IP")
+	p.Check(c.HeaderLimit >= 1024, "HTTP_HEADER_LIMIT %d is below 1024 bytes", c.HeaderLimit)
+	p.Check(c.ReadTimeout > 0, "HTTP_READ_TIMEOUT must be positive, or a slow client holds a connection forever")
+	p.Check(c.AllowOpen || c.AuthEnabled(), "API_ALLOW_OPEN=false needs API_KEYS_FILE, JWT_JWKS_FILE or JWT_JWKS_URL")
+	p.Check(c.JWKSFile == "" || c.JWKSURL == "", "set JWT_JWKS_FILE or JWT_JWKS_URL, not both")
+	p.Check(!c.AuthEnabled() || c.AuthReload > 0, "API_KEYS_RELOAD_INTERVAL must be positive")
+	return p.Err()
 }

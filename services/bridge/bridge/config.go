@@ -1,8 +1,6 @@
 package bridge
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/orderflow/orderflow/shared/config"
@@ -68,28 +66,23 @@ type Config struct {
 
 // Validate refuses settings that would break ordering or keep-alives.
 func (c Config) Validate() error {
-	var errs []error
-	check := func(ok bool, format string, args ...any) {
-		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
-		}
-	}
-	check(c.Durable != "", "BRIDGE_DURABLE is empty")
-	check(c.Partitions >= 1 && c.Partitions <= 4096, "BRIDGE_PARTITIONS must be 1..4096, got %d", c.Partitions)
-	check(c.FetchBatch >= 1, "BRIDGE_FETCH_BATCH must be positive, got %d", c.FetchBatch)
-	check(c.MaxAckPending >= c.FetchBatch, "BRIDGE_MAX_ACK_PENDING (%d) must be at least BRIDGE_FETCH_BATCH (%d)", c.MaxAckPending, c.FetchBatch)
-	check(c.MaxDeliver >= 2, "BRIDGE_MAX_DELIVER must be at least 2, got %d", c.MaxDeliver)
-	check(c.CallTimeout > 0, "BRIDGE_TEMPORAL_CALL_TIMEOUT must be positive")
-	check(c.RetryMin > 0 && c.RetryMax >= c.RetryMin, "BRIDGE_RETRY_MIN must be positive and at most BRIDGE_RETRY_MAX")
+	var p config.Problems
+	p.Add(c.NATS.Validate(), c.Temporal.Validate(), c.Shutdown.Validate())
+	p.Check(c.Durable != "", "BRIDGE_DURABLE is empty")
+	p.Check(c.Partitions >= 1 && c.Partitions <= 4096, "BRIDGE_PARTITIONS must be 1..4096, got %d", c.Partitions)
+	p.Check(c.FetchBatch >= 1, "BRIDGE_FETCH_BATCH must be positive, got %d", c.FetchBatch)
+	p.Check(c.MaxAckPending >= c.FetchBatch, "BRIDGE_MAX_ACK_PENDING (%d) must be at least BRIDGE_FETCH_BATCH (%d)", c.MaxAckPending, c.FetchBatch)
+	p.Check(c.MaxDeliver >= 2, "BRIDGE_MAX_DELIVER must be at least 2, got %d", c.MaxDeliver)
+	p.Check(c.CallTimeout > 0, "BRIDGE_TEMPORAL_CALL_TIMEOUT must be positive")
+	p.Check(c.RetryMin > 0 && c.RetryMax >= c.RetryMin, "BRIDGE_RETRY_MIN must be positive and at most BRIDGE_RETRY_MAX")
 	// Keep-alives go out every AckWait/3; below 3s they would flood the broker.
-	check(c.AckWait >= 3*time.Second, "BRIDGE_ACK_WAIT must be at least 3s, got %s", c.AckWait)
-	check(c.ReorderWindow >= 0, "BRIDGE_REORDER_WINDOW must not be negative")
+	p.Check(c.AckWait >= 3*time.Second, "BRIDGE_ACK_WAIT must be at least 3s, got %s", c.AckWait)
+	p.Check(c.ReorderWindow >= 0, "BRIDGE_REORDER_WINDOW must not be negative")
 	// Pull requests go out every PinnedTTL/2 (at least 1s).
-	check(c.PinnedTTL >= 2*time.Second, "BRIDGE_PINNED_TTL must be at least 2s, got %s", c.PinnedTTL)
-	check(c.NotFoundGrace >= 0, "BRIDGE_NOT_FOUND_GRACE must not be negative")
-	check(c.StatusQueue != "", "BRIDGE_STATUS_QUEUE is empty")
-	check(c.StatusTimeout > 0, "BRIDGE_STATUS_TIMEOUT must be positive")
-	check(c.StatusConcurrency >= 1, "BRIDGE_STATUS_CONCURRENCY must be positive")
-	check(c.OrdersTaskQueue != "", "ORDERS_TASK_QUEUE is empty")
-	return errors.Join(errs...)
+	p.Check(c.PinnedTTL >= 2*time.Second, "BRIDGE_PINNED_TTL must be at least 2s, got %s", c.PinnedTTL)
+	p.Check(c.NotFoundGrace >= 0, "BRIDGE_NOT_FOUND_GRACE must not be negative")
+	p.Check(c.StatusQueue != "", "BRIDGE_STATUS_QUEUE is empty")
+	p.Check(c.StatusTimeout > 0, "BRIDGE_STATUS_TIMEOUT must be positive")
+	p.Check(c.StatusConcurrency >= 1, "BRIDGE_STATUS_CONCURRENCY must be positive")
+	return p.Err()
 }

@@ -67,26 +67,18 @@ type Config struct {
 
 // Validate checks ranges the defaults cannot express.
 func (c Config) Validate() error {
+	var p config.Problems
+	p.Add(c.NATS.Validate(), c.Postgres.Validate(), c.Temporal.Validate(), c.Shutdown.Validate())
 	if err := c.Faults.Validate(); err != nil {
-		return fmt.Errorf("faults: %w", err)
+		p.Add(fmt.Errorf("faults: %w", err))
 	}
-	switch {
-	case c.OrdersTaskQueue == "" || c.ShippingTaskQueue == "":
-		return fmt.Errorf("ORDERS_TASK_QUEUE and SHIPPING_TASK_QUEUE must be set")
-	case c.AutoApproveAfter < 0 || c.ManualReviewDeadline <= 0:
-		return fmt.Errorf("AUTO_APPROVE_AFTER must be >= 0 and MANUAL_REVIEW_DEADLINE > 0")
-	case c.StepTimeout < 10*time.Millisecond:
-		return fmt.Errorf("STEP_TIMEOUT %v is below 10ms", c.StepTimeout)
-	case c.StepBudget < 2*c.StepTimeout:
-		return fmt.Errorf("STEP_BUDGET %v must be at least twice STEP_TIMEOUT %v", c.StepBudget, c.StepTimeout)
-	case c.RetryInitialInterval <= 0 || c.RetryMaxInterval < c.RetryInitialInterval:
-		return fmt.Errorf("RETRY_INITIAL_INTERVAL must be > 0 and RETRY_MAX_INTERVAL at least as long")
-	case c.ShippingStallAfter <= 0:
-		return fmt.Errorf("SHIPPING_STALL_AFTER must be > 0")
-	case c.MaxDispatchAttempts < 1 || c.MaxShippingAttempts < 1:
-		return fmt.Errorf("MAX_DISPATCH_ATTEMPTS and MAX_SHIPPING_ATTEMPTS must be at least 1")
-	}
-	return nil
+	p.Check(c.AutoApproveAfter >= 0 && c.ManualReviewDeadline > 0, "AUTO_APPROVE_AFTER must be >= 0 and MANUAL_REVIEW_DEADLINE > 0")
+	p.Check(c.StepTimeout >= 10*time.Millisecond, "STEP_TIMEOUT %v is below 10ms", c.StepTimeout)
+	p.Check(c.StepBudget >= 2*c.StepTimeout, "STEP_BUDGET %v must be at least twice STEP_TIMEOUT %v", c.StepBudget, c.StepTimeout)
+	p.Check(c.RetryInitialInterval > 0 && c.RetryMaxInterval >= c.RetryInitialInterval, "RETRY_INITIAL_INTERVAL must be > 0 and RETRY_MAX_INTERVAL at least as long")
+	p.Check(c.ShippingStallAfter > 0, "SHIPPING_STALL_AFTER must be > 0")
+	p.Check(c.MaxDispatchAttempts >= 1 && c.MaxShippingAttempts >= 1, "MAX_DISPATCH_ATTEMPTS and MAX_SHIPPING_ATTEMPTS must be at least 1")
+	return p.Err()
 }
 
 // Settings are the lifecycle knobs a workflow records at its start, so a

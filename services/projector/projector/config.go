@@ -1,8 +1,6 @@
 package projector
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -51,30 +49,15 @@ type Config struct {
 
 // Validate rejects settings that cannot work.
 func (c Config) Validate() error {
-	var errs []error
-	if c.Durable == "" || strings.ContainsAny(c.Durable, ".*> \t") {
-		errs = append(errs, fmt.Errorf("PROJECTOR_DURABLE %q must be a non-empty name without '.', '*', '>' or spaces", c.Durable))
-	}
-	if c.BatchSize < 1 {
-		errs = append(errs, fmt.Errorf("PROJECTOR_BATCH_SIZE must be at least 1, got %d", c.BatchSize))
-	}
-	if c.FlushInterval < 0 {
-		errs = append(errs, fmt.Errorf("PROJECTOR_FLUSH_INTERVAL must not be negative"))
-	}
-	if c.Concurrency < 1 {
-		errs = append(errs, fmt.Errorf("PROJECTOR_CONCURRENCY must be at least 1, got %d", c.Concurrency))
-	}
-	if c.AckWait < time.Second {
-		errs = append(errs, fmt.Errorf("PROJECTOR_ACK_WAIT must be at least 1s, got %s", c.AckWait))
-	}
-	if c.MaxAckPending < c.Concurrency {
-		errs = append(errs, fmt.Errorf("PROJECTOR_MAX_ACK_PENDING (%d) must be at least PROJECTOR_CONCURRENCY (%d)", c.MaxAckPending, c.Concurrency))
-	}
-	if c.Retries < 0 || c.MaxDeliveries < 0 {
-		errs = append(errs, fmt.Errorf("PROJECTOR_RETRIES and PROJECTOR_MAX_DELIVERIES must not be negative"))
-	}
-	if c.RedeliveryMaxDelay <= 0 {
-		errs = append(errs, fmt.Errorf("PROJECTOR_REDELIVERY_MAX_DELAY must be positive"))
-	}
-	return errors.Join(errs...)
+	var p config.Problems
+	p.Add(c.NATS.Validate(), c.Postgres.Validate(), c.Shutdown.Validate())
+	p.Check(c.Durable != "" && !strings.ContainsAny(c.Durable, ".*> \t"), "PROJECTOR_DURABLE %q must be a non-empty name without '.', '*', '>' or spaces", c.Durable)
+	p.Check(c.BatchSize >= 1, "PROJECTOR_BATCH_SIZE must be at least 1, got %d", c.BatchSize)
+	p.Check(c.FlushInterval >= 0, "PROJECTOR_FLUSH_INTERVAL must not be negative")
+	p.Check(c.Concurrency >= 1, "PROJECTOR_CONCURRENCY must be at least 1, got %d", c.Concurrency)
+	p.Check(c.AckWait >= time.Second, "PROJECTOR_ACK_WAIT must be at least 1s, got %s", c.AckWait)
+	p.Check(c.MaxAckPending >= c.Concurrency, "PROJECTOR_MAX_ACK_PENDING (%d) must be at least PROJECTOR_CONCURRENCY (%d)", c.MaxAckPending, c.Concurrency)
+	p.Check(c.Retries >= 0 && c.MaxDeliveries >= 0, "PROJECTOR_RETRIES and PROJECTOR_MAX_DELIVERIES must not be negative")
+	p.Check(c.RedeliveryMaxDelay > 0, "PROJECTOR_REDELIVERY_MAX_DELAY must be positive")
+	return p.Err()
 }

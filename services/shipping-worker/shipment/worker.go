@@ -31,13 +31,12 @@ type Config struct {
 
 // Validate checks what the environment cannot express with defaults.
 func (c Config) Validate() error {
+	var p config.Problems
+	p.Add(c.Postgres.Validate(), c.Temporal.Validate(), c.Shutdown.Validate())
 	if err := c.Faults.Validate(); err != nil {
-		return fmt.Errorf("faults: %w", err)
+		p.Add(fmt.Errorf("faults: %w", err))
 	}
-	if c.ShippingTaskQueue == "" {
-		return fmt.Errorf("SHIPPING_TASK_QUEUE is empty")
-	}
-	return nil
+	return p.Err()
 }
 
 // Register adds ShippingWorkflow and the activities to r (a worker or a
