@@ -31,8 +31,8 @@ Orderflow-Original-Subject. Replay re-publishes the body to that subject
 		Use:   "list",
 		Short: "List dead letters, oldest first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withDLQ(cmd.Context(), func(ctx context.Context, _ jetstream.JetStream, s jetstream.Stream) error {
+		RunE: e.timed(func(ctx context.Context, _ []string) error {
+			return e.withDLQ(ctx, func(_ jetstream.JetStream, s jetstream.Stream) error {
 				msgs, err := dlqMessages(ctx, s, limit)
 				if err != nil {
 					return err
@@ -49,7 +49,7 @@ Orderflow-Original-Subject. Replay re-publishes the body to that subject
 				e.printf("%d dead letter(s)\n", len(msgs))
 				return nil
 			})
-		},
+		}),
 	}
 	list.Flags().IntVar(&limit, "limit", 100, "show at most this many")
 
@@ -57,12 +57,12 @@ Orderflow-Original-Subject. Replay re-publishes the body to that subject
 		Use:   "inspect SEQ",
 		Short: "Show one dead letter: its headers and body",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: e.timed(func(ctx context.Context, args []string) error {
 			seq, err := parseSeq(args[0])
 			if err != nil {
 				return err
 			}
-			return e.withDLQ(cmd.Context(), func(ctx context.Context, _ jetstream.JetStream, s jetstream.Stream) error {
+			return e.withDLQ(ctx, func(_ jetstream.JetStream, s jetstream.Stream) error {
 				m, err := s.GetMsg(ctx, seq)
 				if err != nil {
 					return fmt.Errorf("dead letter %d: %w", seq, err)
@@ -80,7 +80,7 @@ Orderflow-Original-Subject. Replay re-publishes the body to that subject
 				e.printf("body (%d bytes):\n%s\n", len(m.Data), indent(string(m.Data), "  "))
 				return nil
 			})
-		},
+		}),
 	}
 
 	var all, dryRun, keep bool
@@ -92,11 +92,11 @@ orders.commands.* and orders.events.* are accepted) with the message ID
 replay-dlq-<seq>, so replaying twice within the broker's window is harmless,
 then deletes it from ORDER_DLQ (unless --keep). --dry-run only prints what
 would be done.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: e.timed(func(ctx context.Context, args []string) error {
 			if all == (len(args) > 0) {
 				return errors.New("give dead-letter sequence numbers or --all, not both or neither")
 			}
-			return e.withDLQ(cmd.Context(), func(ctx context.Context, js jetstream.JetStream, s jetstream.Stream) error {
+			return e.withDLQ(ctx, func(js jetstream.JetStream, s jetstream.Stream) error {
 				var msgs []*jetstream.RawStreamMsg
 				if all {
 					var err error
@@ -127,7 +127,7 @@ would be done.`,
 				e.printf("%s %d dead letter(s)\n", verb, len(msgs))
 				return nil
 			})
-		},
+		}),
 	}
 	replay.Flags().BoolVar(&all, "all", false, "replay every dead letter")
 	replay.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be re-published; change nothing")
@@ -165,19 +165,15 @@ func (e *env) replayOne(ctx context.Context, js jetstream.JetStream, s jetstream
 	return nil
 }
 
-func (e *env) withDLQ(ctx context.Context, f func(context.Context, jetstream.JetStream, jetstream.Stream) error) error {
-	ctx, cancel := e.timeout(ctx)
-	defer cancel()
-	nc, js, err := e.connectNATS()
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	s, err := js.Stream(ctx, contracts.StreamDLQ)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", contracts.StreamDLQ, err)
-	}
-	return f(ctx, js, s)
+// withDLQ runs f on the dead-letter stream.
+func (e *env) withDLQ(ctx context.Context, f func(jetstream.JetStream, jetstream.Stream) error) error {
+	return e.withJetStream(func(js jetstream.JetStream) error {
+		s, err := js.Stream(ctx, contracts.StreamDLQ)
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", contracts.StreamDLQ, err)
+		}
+		return f(js, s)
+	})
 }
 
 // dlqMessages reads the stream's messages in order; limit 0 means all.

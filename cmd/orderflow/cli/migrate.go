@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -9,31 +10,27 @@ import (
 )
 
 func migrateCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "migrate", Short: "Apply or list the database migrations (goose)"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "up",
-		Short: "Apply every pending migration to DATABASE_URL",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := e.timeout(cmd.Context())
-			defer cancel()
-			if err := migrations.Up(ctx, e.cfg.Postgres.URL); err != nil {
-				return err
-			}
-			return printMigrations(e, cmd)
+	return group("migrate", "Apply or list the database migrations (goose)",
+		&cobra.Command{
+			Use:   "up",
+			Short: "Apply every pending migration to DATABASE_URL",
+			Args:  cobra.NoArgs,
+			RunE: e.timed(func(ctx context.Context, _ []string) error {
+				if err := migrations.Up(ctx, e.cfg.Postgres.URL); err != nil {
+					return err
+				}
+				return printMigrations(ctx, e)
+			}),
 		},
-	}, &cobra.Command{
-		Use:   "status",
-		Short: "List every migration and whether DATABASE_URL has it",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return printMigrations(e, cmd) },
-	})
-	return cmd
+		&cobra.Command{
+			Use:   "status",
+			Short: "List every migration and whether DATABASE_URL has it",
+			Args:  cobra.NoArgs,
+			RunE:  e.timed(func(ctx context.Context, _ []string) error { return printMigrations(ctx, e) }),
+		})
 }
 
-func printMigrations(e *env, cmd *cobra.Command) error {
-	ctx, cancel := e.timeout(cmd.Context())
-	defer cancel()
+func printMigrations(ctx context.Context, e *env) error {
 	list, err := migrations.Status(ctx, e.cfg.Postgres.URL)
 	if err != nil {
 		return err

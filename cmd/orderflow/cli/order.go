@@ -17,12 +17,11 @@ import (
 )
 
 func orderCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "order", Short: "Inspect an order, approve or cancel it"}
 	inspect := &cobra.Command{
 		Use:   "inspect ORDER_ID",
 		Short: "Live status (from the workflow), the event history (from PostgreSQL) and a Temporal UI link",
 		Args:  cobra.ExactArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return e.inspectOrder(cmd.Context(), args[0]) },
+		RunE:  e.timed(func(ctx context.Context, args []string) error { return e.inspectOrder(ctx, args[0]) }),
 	}
 	var wait time.Duration
 	var reason string
@@ -41,8 +40,7 @@ func orderCmd(e *env) *cobra.Command {
 	approve := signal(client.KindApprove, "Approve an order held for manual review")
 	cancel := signal(client.KindCancel, "Cancel an order (until its carrier is dispatched; a charge is refunded)")
 	cancel.Flags().StringVar(&reason, "reason", "cancelled by an operator", "why, recorded with the order")
-	cmd.AddCommand(inspect, approve, cancel)
-	return cmd
+	return group("order", "Inspect an order, approve or cancel it", inspect, approve, cancel)
 }
 
 // sendSignal publishes the command exactly as the API does (same subject,
@@ -53,20 +51,18 @@ func (e *env) sendSignal(ctx context.Context, kind client.CommandKind, orderID, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout+wait)
 	defer cancel()
-	nc, _, err := e.connectNATS()
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	c, err := client.New(nc)
-	if err != nil {
-		return err
-	}
+	return e.withClient(func(c *client.Client) error { return e.signal(ctx, c, kind, orderID, reason, wait) })
+}
+
+func (e *env) signal(ctx context.Context, c *client.Client, kind client.CommandKind, orderID, reason string, wait time.Duration) error {
 	var opts []client.Option
 	if wait > 0 {
 		opts = append(opts, client.WithWait(wait))
 	}
-	var sent client.Sent
+	var (
+		sent client.Sent
+		err  error
+	)
 	switch kind {
 	case client.KindApprove:
 		sent, err = c.Approve(ctx, orderID, opts...)
@@ -94,25 +90,21 @@ func (e *env) inspectOrder(ctx context.Context, orderID string) error {
 	if err := contracts.ValidateOrderID(orderID); err != nil {
 		return err
 	}
-	ctx, cancel := e.timeout(ctx)
-	defer cancel()
 	wfID := contracts.OrderWorkflowID(orderID)
 	e.printf("order:       %s\nworkflow:    %s\ntemporal ui: %s/namespaces/%s/workflows/%s\n", orderID, wfID,
 		strings.TrimRight(e.cfg.TemporalUIURL, "/"), url.PathEscape(e.cfg.Temporal.NamespaceName()), url.PathEscape(wfID))
 
 	// Live status from the workflow, through the bridge.
-	nc, _, err := e.connectNATS()
-	if err != nil {
+	var reply client.StatusReply
+	var serr error
+	if err := e.withClient(func(c *client.Client) error {
+		sctx, scancel := context.WithTimeout(ctx, 3*time.Second)
+		defer scancel()
+		reply, serr = c.Status(sctx, orderID)
+		return nil
+	}); err != nil {
 		return err
 	}
-	defer nc.Close()
-	c, err := client.New(nc)
-	if err != nil {
-		return err
-	}
-	sctx, scancel := context.WithTimeout(ctx, 3*time.Second)
-	reply, serr := c.Status(sctx, orderID)
-	scancel()
 	switch {
 	case errors.Is(serr, client.ErrNotFound):
 		e.printf("\nlive status: no workflow for this order\n")

@@ -11,7 +11,6 @@ import (
 )
 
 func projectionCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "projection", Short: "Rebuild the PostgreSQL projection from ORDER_EVENTS"}
 	var migrate bool
 	rebuild := &cobra.Command{
 		Use:   "rebuild",
@@ -69,6 +68,5 @@ truth (services/projector/README.md, "Rebuilding the projection"):
 		},
 	}
 	rebuild.Flags().BoolVar(&migrate, "migrate", false, "apply the migrations to the database first")
-	cmd.AddCommand(rebuild)
-	return cmd
+	return group("projection", "Rebuild the PostgreSQL projection from ORDER_EVENTS", rebuild)
 }

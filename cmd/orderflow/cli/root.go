@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/orderflow/orderflow/client"
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/pgxx"
@@ -98,28 +99,64 @@ override them.`,
 	return root
 }
 
-// timeout bounds one command's work.
-func (e *env) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, e.cfg.Timeout)
+// timed is a RunE whose work runs within the command timeout
+// (ORDERFLOW_TIMEOUT).
+func (e *env) timed(run func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx, cancel := context.WithTimeout(cmd.Context(), e.cfg.Timeout)
+		defer cancel()
+		return run(ctx, args)
+	}
 }
 
-// connectNATS dials NATS without creating streams: verify must see them as
-// they are.
-func (e *env) connectNATS() (*nats.Conn, jetstream.JetStream, error) {
-	idOpts, err := natsx.Options(e.cfg.NATS)
+// group is a command that only holds subcommands.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
+// connectNATS dials NATS as the services do (credentials, TLS, inbox
+// prefix: natsx.Options) but without creating streams, as verify must see
+// them as they are, and without reconnecting: a command fails fast.
+func (e *env) connectNATS() (*nats.Conn, error) {
+	opts, err := natsx.Options(e.cfg.NATS)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	nc, err := nats.Connect(e.cfg.NATS.URL, append(idOpts, nats.Name("orderflow-cli"), nats.Timeout(5*time.Second))...)
+	nc, err := nats.Connect(e.cfg.NATS.URL, append(opts, nats.Name("orderflow-cli"), nats.Timeout(5*time.Second))...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to nats at %s: %w", e.cfg.NATS.URL, err)
+		return nil, fmt.Errorf("connect to nats at %s: %w", e.cfg.NATS.URL, err)
 	}
+	return nc, nil
+}
+
+// withJetStream runs f on a JetStream context of its own connection.
+func (e *env) withJetStream(f func(js jetstream.JetStream) error) error {
+	nc, err := e.connectNATS()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		nc.Close()
-		return nil, nil, fmt.Errorf("jetstream: %w", err)
+		return fmt.Errorf("jetstream: %w", err)
 	}
-	return nc, js, nil
+	return f(js)
+}
+
+// withClient runs f with the Go client on a connection of its own.
+func (e *env) withClient(f func(c *client.Client) error) error {
+	nc, err := e.connectNATS()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	c, err := client.New(nc)
+	if err != nil {
+		return err
+	}
+	return f(c)
 }
 
 func (e *env) pool(ctx context.Context) (*pgxpool.Pool, error) {

@@ -24,51 +24,39 @@ NATS_STREAM_DUPLICATE_WINDOW (per stream: ORDER_EVENTS:720h,ORDER_DLQ:0s).`,
 		Use:   "provision",
 		Short: "Create every stream, or update it to the configured settings (replicas, limits)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := e.timeout(cmd.Context())
-			defer cancel()
+		RunE: e.timed(func(ctx context.Context, _ []string) error {
 			cfgs, err := natsx.StreamConfigsWith(e.cfg.Streams)
 			if err != nil {
 				return err
 			}
-			nc, js, err := e.connectNATS()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			if err := natsx.ProvisionStreams(ctx, js, cfgs); err != nil {
-				return err
-			}
-			if wait {
-				if _, err := natsx.WaitStreamsCurrent(ctx, js, cfgs); err != nil {
+			return e.withJetStream(func(js jetstream.JetStream) error {
+				if err := natsx.ProvisionStreams(ctx, js, cfgs); err != nil {
 					return err
 				}
-			}
-			for _, c := range cfgs {
-				e.printf("%-15s provisioned (%v, %s)\n", c.Name, c.Subjects, limits(c))
-			}
-			return nil
-		},
+				if wait {
+					if _, err := natsx.WaitStreamsCurrent(ctx, js, cfgs); err != nil {
+						return err
+					}
+				}
+				for _, c := range cfgs {
+					e.printf("%-15s provisioned (%v, %s)\n", c.Name, c.Subjects, limits(c))
+				}
+				return nil
+			})
+		}),
 	}
 	provision.Flags().BoolVar(&wait, "wait", true, "wait until every stream has a leader and all replicas current")
 	cmd.AddCommand(provision, &cobra.Command{
 		Use:   "verify",
 		Short: "Check every stream exists with the configured settings and all replicas current; exit 1 if not",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := e.timeout(cmd.Context())
-			defer cancel()
+		RunE: e.timed(func(ctx context.Context, _ []string) error {
 			cfgs, err := natsx.StreamConfigsWith(e.cfg.Streams)
 			if err != nil {
 				return err
 			}
-			nc, js, err := e.connectNATS()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			return e.reportStreams(ctx, js, cfgs)
-		},
+			return e.withJetStream(func(js jetstream.JetStream) error { return e.reportStreams(ctx, js, cfgs) })
+		}),
 	})
 	return cmd
 }
