@@ -14,8 +14,8 @@ import (
 
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
-	"github.com/orderflow/orderflow/shared/faults/retry"
 	"github.com/orderflow/orderflow/shared/logging"
+	"github.com/orderflow/orderflow/shared/step/v0loop"
 )
 
 // shippingSteps are the child's steps, in order.
@@ -245,20 +245,20 @@ func (o *order) run() error {
 // the refund, which is what a cancel or failure needs to finish.
 func (o *order) step(name domain.Step, activity any, arg func(int) any, result any) error {
 	o.st.Step = name
-	_, err := retry.Run(o.ctx, retry.Step{
+	_, err := v0loop.Run(o.ctx, v0loop.Step{
 		Name:         name,
 		Timeout:      o.set.StepTimeout,
 		FirstAttempt: o.st.Attempts[name] + 1,
 		Stop:         func() bool { return o.cancel != nil && name != domain.StepRefundPayment },
 		OnAttempt:    func(attempt int) { o.st.Attempts[name] = attempt },
-		OnError:      func(attempt int, err error) { o.recordError(name, attempt, retry.Message(err), workflow.Now(o.ctx)) },
+		OnError:      func(attempt int, err error) { o.recordError(name, attempt, v0loop.Message(err), workflow.Now(o.ctx)) },
 		Logger:       o.log,
 	}, activity, arg, result)
 	return err
 }
 
 func (o *order) afterStepError(err error) error {
-	if errors.Is(err, retry.ErrStopped) {
+	if errors.Is(err, v0loop.ErrStopped) {
 		return o.cancelOrder()
 	}
 	return err

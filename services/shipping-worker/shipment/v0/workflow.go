@@ -10,8 +10,8 @@ import (
 
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
-	"github.com/orderflow/orderflow/shared/faults/retry"
 	"github.com/orderflow/orderflow/shared/logging"
+	"github.com/orderflow/orderflow/shared/step/v0loop"
 )
 
 // Defaults used when the parent leaves a setting at zero.
@@ -73,8 +73,8 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 	s.log.Info("shipping started", "shipping_attempt", in.Attempt)
 
 	// Prepare: a cancel or address change is accepted at once.
-	if _, err := retry.Run(ctx, s.step(domain.StepPreparePackage, 0), "PreparePackage", s.arg, nil); err != nil {
-		if errors.Is(err, retry.ErrStopped) {
+	if _, err := v0loop.Run(ctx, s.step(domain.StepPreparePackage, 0), "PreparePackage", s.arg, nil); err != nil {
+		if errors.Is(err, v0loop.ErrStopped) {
 			return s.finish(ctx, contracts.ShippingCancelled, "cancelled before the package was prepared")
 		}
 		return s.rep, err
@@ -95,7 +95,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 		Carrier        string `json:"carrier"`
 		TrackingNumber string `json:"tracking_number"`
 	}
-	_, err := retry.Run(ctx, s.step(domain.StepDispatchCarrier, in.MaxDispatchAttempts), "DispatchCarrier", s.arg, &d)
+	_, err := v0loop.Run(ctx, s.step(domain.StepDispatchCarrier, in.MaxDispatchAttempts), "DispatchCarrier", s.arg, &d)
 	s.dispatching = false
 	switch {
 	case err == nil:
@@ -108,14 +108,14 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 		// show it (and refuse a cancel itself) as soon as possible.
 		s.report()
 		s.flush(ctx)
-	case errors.Is(err, retry.ErrStopped):
+	case errors.Is(err, v0loop.ErrStopped):
 		return s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
-	case errors.Is(err, retry.ErrExhausted):
+	case errors.Is(err, v0loop.ErrExhausted):
 		s.settlePending()
 		if s.cancelled {
 			return s.finish(ctx, contracts.ShippingCancelled, "cancelled before dispatch")
 		}
-		reason := retry.Message(err)
+		reason := v0loop.Message(err)
 		s.log.Warn("dispatch failed for good", logging.KeyStep, domain.StepDispatchCarrier, logging.Err(err))
 		f := workflow.SignalExternalWorkflow(ctx, in.ParentWorkflowID, "", contracts.SignalDispatchFailed,
 			contracts.DispatchFailedPayload{Attempt: in.Attempt, Reason: reason})
@@ -128,7 +128,7 @@ func ShippingWorkflow(ctx workflow.Context, in contracts.ShippingInput) (contrac
 	}
 
 	// Mark shipped: past the point of no return, nothing stops it.
-	if _, err := retry.Run(ctx, s.step(domain.StepMarkShipped, 0), "MarkShipped", s.arg, nil); err != nil {
+	if _, err := v0loop.Run(ctx, s.step(domain.StepMarkShipped, 0), "MarkShipped", s.arg, nil); err != nil {
 		return s.rep, err
 	}
 	now = workflow.Now(ctx)
@@ -140,8 +140,8 @@ func (s *shipping) arg(attempt int) any {
 	return StepInput{OrderID: s.in.OrderID, ShippingAttempt: s.in.Attempt, Attempt: attempt, Address: s.rep.Address, Items: s.in.Items}
 }
 
-func (s *shipping) step(name domain.Step, maxAttempts int) retry.Step {
-	return retry.Step{
+func (s *shipping) step(name domain.Step, maxAttempts int) v0loop.Step {
+	return v0loop.Step{
 		Name:        name,
 		Timeout:     s.in.StepTimeout,
 		MaxAttempts: maxAttempts,
@@ -151,7 +151,7 @@ func (s *shipping) step(name domain.Step, maxAttempts int) retry.Step {
 		},
 		OnAttempt: func(attempt int) { s.rep.Attempts[name] = attempt },
 		OnError: func(attempt int, err error) {
-			s.rep.Errors = append(s.rep.Errors, contracts.StepError{Step: name, Attempt: attempt, Error: retry.Message(err), At: workflow.Now(s.ctx)})
+			s.rep.Errors = append(s.rep.Errors, contracts.StepError{Step: name, Attempt: attempt, Error: v0loop.Message(err), At: workflow.Now(s.ctx)})
 			if n := len(s.rep.Errors); n > contracts.MaxRecentErrors {
 				s.rep.Errors = s.rep.Errors[n-contracts.MaxRecentErrors:]
 			}

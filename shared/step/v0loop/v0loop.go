@@ -1,7 +1,10 @@
-// Package retry runs one business step of a workflow as a series of local
-// activities, one per attempt, retried by workflow code instead of by the
-// SDK's retry policy. Only the frozen v0 workflows use it (orders started
-// before durable activities); current code runs steps with shared/step.
+// Package v0loop is the frozen v0 workflows' step runner: one business
+// step as a series of local activities, one per attempt, retried by
+// workflow code instead of by the SDK's retry policy. Only the v0 code in
+// services/order-worker/order/v0 and services/shipping-worker/shipment/v0
+// uses it, to finish orders started before steps became activities;
+// current code runs steps with shared/step. It must not change: replay
+// tests hold it to the histories those orders recorded.
 //
 // Why a loop in workflow code: under the exercise's faults (33% fail, 34%
 // hang) a step needs about three attempts. A local activity attempt costs
@@ -9,7 +12,7 @@
 // because the workflow counts the attempts itself it can show them (and each
 // error with its time) in the status query, log every retry with order ID,
 // step and attempt, and bound the attempts of a step such as dispatch.
-package retry
+package v0loop
 
 import (
 	"errors"
