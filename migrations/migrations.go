@@ -1,5 +1,7 @@
-// Package migrations holds the SQL schema and applies it with goose, used by
-// the run command, every service that owns tables, and the tests.
+// Package migrations owns the SQL schema (the numbered files beside it) and
+// applies it with goose. Services never apply it: `orderflow migrate up`,
+// the one-shot migrate command (shared/cmd/migrate, run before the services
+// in a deployment), the run command (deploy/devstack) and the tests do.
 package migrations
 
 import (

@@ -1,6 +1,8 @@
 // Package config loads a service's configuration from the environment, once,
-// in main. Each service declares one struct; the shared pieces below are
-// embedded so a variable means the same thing in every service.
+// in main (config.go). Each service declares one struct; the shared pieces
+// below are embedded so a variable means the same thing in every service,
+// and each piece validates itself (validate.go, with Problems, which every
+// service's Validate reports through).
 package config
 
 import (

@@ -1,6 +1,6 @@
 // Package devserver owns how orderflow runs the Temporal CLI's dev server:
 // its flags (ports, SQLite file, search attributes) and the tuning measured
-// in BENCHMARKS.md. The run command, the test kit, the compose check and the
+// in BENCHMARKS.md. The run command (deploy/devstack), the test kit, the compose check and the
 // benchmark use it; services never do: they only dial an address.
 package devserver
 

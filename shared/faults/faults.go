@@ -15,7 +15,7 @@ import (
 	"strconv"
 )
 
-// Config sets the fault probabilities. The run command sets the original
+// Config sets the fault probabilities. The run command (deploy/devstack) sets the original
 // exercise's 0.33 / 0.34; zero turns faults off.
 type Config struct {
 	FailRate float64 `env:"FAULT_FAIL_RATE" envDefault:"0"`

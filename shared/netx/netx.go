@@ -1,5 +1,6 @@
-// Package netx holds small network helpers shared by the run command, the
-// benchmark and the test harness.
+// Package netx owns the two network helpers the run command
+// (deploy/devstack), the benchmark and the test kit share: a free loopback
+// port and waiting until a TCP address answers.
 package netx
 
 import (

@@ -1,6 +1,9 @@
 // Package ops is the operations listener every service runs beside its real
 // work: Prometheus metrics, liveness and readiness on a port of its own, so
-// probes and scrapes never compete with (or are rate-limited like) traffic.
+// probes and scrapes never compete with (or are rate-limited like) traffic
+// (ops.go); the readiness checks and consumer-lag metrics of each
+// dependency (deps.go); OpenTelemetry tracing and the Temporal SDK's
+// metrics, and Run, which app.Serve starts a service with (telemetry.go).
 package ops
 
 import (

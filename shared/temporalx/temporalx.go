@@ -1,5 +1,8 @@
-// Package temporalx dials Temporal with the service's slog logger bridged
-// into the SDK, the payload codec and the connection's TLS and API key.
+// Package temporalx owns the Temporal client side every process shares:
+// dialling with the service's slog logger bridged into the SDK, the client
+// profile, TLS and API key (temporalx.go), the payload codec that encrypts
+// what reaches the server (codec.go), and the one set of start options of
+// OrderWorkflow (OrderStartOptions) used by the bridge and the benchmark.
 package temporalx
 
 import (

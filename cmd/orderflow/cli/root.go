@@ -1,6 +1,8 @@
-// Package cli implements the orderflow operator commands with cobra. Each
-// command connects to what it needs (NATS, PostgreSQL) from one Config
-// loaded from the environment, with flags that override it.
+// Package cli owns the orderflow operator commands, with cobra: migrate
+// (migrate.go), streams (streams.go), dlq (dlq.go), order (order.go) and
+// projection (projection.go). Each command connects to what it needs (NATS
+// with the services' credentials and TLS, PostgreSQL) from one Config
+// loaded from the environment, with flags that override it (root.go).
 package cli
 
 import (
