@@ -77,7 +77,7 @@ func TestSharedPiecesNameEveryMistake(t *testing.T) {
 		{"two NATS identities", config.NATS{User: "u", Creds: "/c"}.Validate(), []string{"NATS_CREDS"}},
 		{"one NATS identity", config.NATS{User: "u"}.Validate(), nil},
 		{"empty pool", config.Postgres{URL: "postgres://x", MaxConns: 0}.Validate(), []string{"DATABASE_MAX_CONNS"}},
-		{"no database", config.Postgres{MaxConns: 1}.Validate(), []string{"DATABASE_URL"}},
+		{"URL from PG* variables", config.Postgres{MaxConns: 1}.Validate(), nil},
 		{"no task queues", config.Temporal{}.Validate(), []string{"ORDERS_TASK_QUEUE", "SHIPPING_TASK_QUEUE"}},
 		{"no shutdown time", config.Shutdown{}.Validate(), []string{"SHUTDOWN_TIMEOUT"}},
 	} {

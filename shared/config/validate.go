@@ -7,7 +7,10 @@ import (
 
 // Problems collects what is wrong with a configuration, so one start names
 // every mistake instead of one per restart. Each service's Validate adds
-// the shared pieces' Validate and its own checks.
+// its own checks and the Validate of the shared pieces its Run uses
+// (Temporal, Shutdown); the connection pieces (NATS, Postgres) are
+// validated where they connect (natsx.Options, pgxx.Open), as tests hand
+// Run connections of their own.
 type Problems []error
 
 // Check records the message when ok is false.
@@ -43,12 +46,13 @@ func (n NATS) Validate() error {
 	return p.Err()
 }
 
-// Validate rejects an empty URL and a pool that could hold no connection.
+// Validate rejects a pool that could hold no connection. (An empty URL is
+// valid: pgx then reads the PG* variables, as libpq does.)
 func (pg Postgres) Validate() error {
-	var p Problems
-	p.Check(pg.URL != "", "DATABASE_URL is empty")
-	p.Check(pg.MaxConns >= 1, "DATABASE_MAX_CONNS must be at least 1, got %d", pg.MaxConns)
-	return p.Err()
+	if pg.MaxConns < 1 {
+		return fmt.Errorf("DATABASE_MAX_CONNS must be at least 1, got %d", pg.MaxConns)
+	}
+	return nil
 }
 
 // Validate rejects an empty task queue name: both have defaults, so an

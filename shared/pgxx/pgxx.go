@@ -1,4 +1,5 @@
-// Package pgxx opens the PostgreSQL pool every service uses the same way.
+// Package pgxx opens the PostgreSQL pool every service uses the same way,
+// its settings checked first (config.Postgres.Validate).
 package pgxx
 
 import (
@@ -14,6 +15,9 @@ import (
 // connects lazily, so a service starts even while PostgreSQL is still down
 // and readiness checks report it.
 func Open(ctx context.Context, cfg config.Postgres) (*pgxpool.Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	pcfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)

@@ -50,7 +50,7 @@ func (c Config) AuthEnabled() bool {
 // ways later.
 func (c Config) Validate() error {
 	var p config.Problems
-	p.Add(c.NATS.Validate(), c.Postgres.Validate(), c.Shutdown.Validate())
+	p.Add(c.Shutdown.Validate())
 	p.Check(c.HTTPAddr != "", "HTTP_ADDR is empty")
 	p.Check(c.OpsAddr != c.HTTPAddr, "OPS_ADDR and HTTP_ADDR are both %s; give the ops listener its own port", c.HTTPAddr)
 	p.Check(c.BodyLimit >= 1024, "HTTP_BODY_LIMIT %d is below 1024 bytes", c.BodyLimit)

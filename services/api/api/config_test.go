@@ -41,7 +41,6 @@ func TestConfigFromEnvironment(t *testing.T) {
 		{"zero window", func(c *api.Config) { c.RateLimitWindow = 0 }, "RATE_LIMIT_WINDOW"},
 		{"proxy header without trusted proxies", func(c *api.Config) { c.ProxyHeader = "X-Forwarded-For" }, "HTTP_TRUSTED_PROXIES"},
 		{"ops listener on the traffic port", func(c *api.Config) { c.OpsAddr = c.HTTPAddr }, "OPS_ADDR"},
-		{"empty pool", func(c *api.Config) { c.MaxConns = 0 }, "DATABASE_MAX_CONNS"},
 		{"no shutdown time", func(c *api.Config) { c.Shutdown.Timeout = 0 }, "SHUTDOWN_TIMEOUT"},
 	} {
 		c := defaultConfig(t)

@@ -67,7 +67,7 @@ type Config struct {
 // Validate refuses settings that would break ordering or keep-alives.
 func (c Config) Validate() error {
 	var p config.Problems
-	p.Add(c.NATS.Validate(), c.Temporal.Validate(), c.Shutdown.Validate())
+	p.Add(c.Temporal.Validate(), c.Shutdown.Validate())
 	p.Check(c.Durable != "", "BRIDGE_DURABLE is empty")
 	p.Check(c.Partitions >= 1 && c.Partitions <= 4096, "BRIDGE_PARTITIONS must be 1..4096, got %d", c.Partitions)
 	p.Check(c.FetchBatch >= 1, "BRIDGE_FETCH_BATCH must be positive, got %d", c.FetchBatch)

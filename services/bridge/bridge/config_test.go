@@ -35,7 +35,6 @@ func TestConfigRejectsUnsafeSettings(t *testing.T) {
 		{"no status timeout", func(c *bridge.Config) { c.StatusTimeout = 0 }, "BRIDGE_STATUS_TIMEOUT"},
 		{"no task queue", func(c *bridge.Config) { c.OrdersTaskQueue = "" }, "ORDERS_TASK_QUEUE"},
 		{"no shutdown time", func(c *bridge.Config) { c.Shutdown.Timeout = 0 }, "SHUTDOWN_TIMEOUT"},
-		{"two NATS identities", func(c *bridge.Config) { c.NATS.User, c.NATS.Creds = "bridge", "/creds" }, "NATS_CREDS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,7 +31,6 @@ func TestConfigDefaultsAreValidAndBadValuesAreNamed(t *testing.T) {
 		{"no dispatch attempt", func(c *order.Config) { c.MaxDispatchAttempts = 0 }, "MAX_DISPATCH_ATTEMPTS"},
 		{"impossible faults", func(c *order.Config) { c.Faults.FailRate = 2 }, "FAULT_FAIL_RATE"},
 		{"no shipping queue", func(c *order.Config) { c.ShippingTaskQueue = "" }, "SHIPPING_TASK_QUEUE"},
-		{"empty pool", func(c *order.Config) { c.MaxConns = 0 }, "DATABASE_MAX_CONNS"},
 		{"no shutdown time", func(c *order.Config) { c.Shutdown.Timeout = 0 }, "SHUTDOWN_TIMEOUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

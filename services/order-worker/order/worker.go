@@ -68,7 +68,7 @@ type Config struct {
 // Validate checks ranges the defaults cannot express.
 func (c Config) Validate() error {
 	var p config.Problems
-	p.Add(c.NATS.Validate(), c.Postgres.Validate(), c.Temporal.Validate(), c.Shutdown.Validate())
+	p.Add(c.Temporal.Validate(), c.Shutdown.Validate())
 	if err := c.Faults.Validate(); err != nil {
 		p.Add(fmt.Errorf("faults: %w", err))
 	}

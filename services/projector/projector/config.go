@@ -50,7 +50,7 @@ type Config struct {
 // Validate rejects settings that cannot work.
 func (c Config) Validate() error {
 	var p config.Problems
-	p.Add(c.NATS.Validate(), c.Postgres.Validate(), c.Shutdown.Validate())
+	p.Add(c.Shutdown.Validate())
 	p.Check(c.Durable != "" && !strings.ContainsAny(c.Durable, ".*> \t"), "PROJECTOR_DURABLE %q must be a non-empty name without '.', '*', '>' or spaces", c.Durable)
 	p.Check(c.BatchSize >= 1, "PROJECTOR_BATCH_SIZE must be at least 1, got %d", c.BatchSize)
 	p.Check(c.FlushInterval >= 0, "PROJECTOR_FLUSH_INTERVAL must not be negative")

@@ -29,7 +29,6 @@ func TestConfigDefaultsAreValidAndBadValuesAreNamed(t *testing.T) {
 		{"ack pending below concurrency", func(c *projector.Config) { c.MaxAckPending = c.Concurrency - 1 }, "PROJECTOR_MAX_ACK_PENDING"},
 		{"negative retries", func(c *projector.Config) { c.Retries = -1 }, "PROJECTOR_RETRIES"},
 		{"no redelivery delay", func(c *projector.Config) { c.RedeliveryMaxDelay = 0 }, "PROJECTOR_REDELIVERY_MAX_DELAY"},
-		{"empty pool", func(c *projector.Config) { c.MaxConns = 0 }, "DATABASE_MAX_CONNS"},
 		{"no shutdown time", func(c *projector.Config) { c.Shutdown.Timeout = 0 }, "SHUTDOWN_TIMEOUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

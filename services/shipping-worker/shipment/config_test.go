@@ -25,7 +25,6 @@ func TestConfigDefaultsAreValidAndBadValuesAreNamed(t *testing.T) {
 	}{
 		{"no shipping queue", func(c *shipment.Config) { c.ShippingTaskQueue = "" }, "SHIPPING_TASK_QUEUE"},
 		{"impossible faults", func(c *shipment.Config) { c.Faults.HangRate = -1 }, "FAULT_HANG_RATE"},
-		{"empty pool", func(c *shipment.Config) { c.MaxConns = 0 }, "DATABASE_MAX_CONNS"},
 		{"no shutdown time", func(c *shipment.Config) { c.Shutdown.Timeout = 0 }, "SHUTDOWN_TIMEOUT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

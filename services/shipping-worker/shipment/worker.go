@@ -32,7 +32,7 @@ type Config struct {
 // Validate checks what the environment cannot express with defaults.
 func (c Config) Validate() error {
 	var p config.Problems
-	p.Add(c.Postgres.Validate(), c.Temporal.Validate(), c.Shutdown.Validate())
+	p.Add(c.Temporal.Validate(), c.Shutdown.Validate())
 	if err := c.Faults.Validate(); err != nil {
 		p.Add(fmt.Errorf("faults: %w", err))
 	}
