@@ -40,14 +40,18 @@ func NewConns(timeout time.Duration, log *slog.Logger) *Conns {
 // later has closed; /readyz reports it as "nats".
 func (c *Conns) AddNATS(nc *nats.Conn) {
 	c.check("nats", ops.NATSCheck(nc))
-	c.AddNATSSubscriber(nc)
+	c.addDrain("nats", nc)
 }
 
 // AddNATSSubscriber drains nc on the way out like AddNATS, without a
 // readiness check of its own: for a second connection to the same server
 // that a consumer owns (the projector's Watermill subscriber).
 func (c *Conns) AddNATSSubscriber(nc *nats.Conn) {
-	c.closers = append(c.closers, closer{"nats", func() { DrainNATS(nc, c.timeout, c.log) }})
+	c.addDrain("nats subscriber", nc)
+}
+
+func (c *Conns) addDrain(name string, nc *nats.Conn) {
+	c.closers = append(c.closers, closer{name, func() { DrainNATS(nc, c.timeout, c.log) }})
 }
 
 // AddPostgres closes pool on the way out, within the timeout: a pool

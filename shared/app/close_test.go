@@ -84,7 +84,7 @@ func TestConnsCloseLastOpenedFirst(t *testing.T) {
 	if pool.Stat().TotalConns() != 0 {
 		t.Fatal("pool still holds connections")
 	}
-	if !strings.Contains(logs.String(), `order="nats, nats, temporal, postgres"`) {
+	if !strings.Contains(logs.String(), `order="nats subscriber, nats, temporal, postgres"`) {
 		t.Fatalf("close order not last opened first:\n%s", logs.String())
 	}
 	logs.Reset()
