@@ -1,11 +1,12 @@
 // Package natsx owns orderflow's use of NATS: connecting with the
-// service's identity and TLS (Options, Connect, ConnectJetStream), the
-// JetStream streams of the contract and dead letters (natsx.go), the
-// messages for commands, events and results (messages.go), trace context in
-// headers (trace.go), and the least-privilege roles with the server
-// configuration they render to (roles.go). Streams are declared here, not
-// auto-provisioned, so their subjects, retention and deduplication windows
-// are explicit.
+// service's identity and TLS (Options, Connect, ConnectJetStream) and dead
+// letters (natsx.go), the JetStream streams of the contract with their
+// configured replicas and limits, provisioned, verified and waited for
+// (streams.go), the messages for commands, events and results
+// (messages.go), trace context in headers (trace.go), and the
+// least-privilege roles with the server configuration they render to
+// (roles.go). Streams are declared here, not auto-provisioned, so their
+// subjects, retention and deduplication windows are explicit.
 package natsx
 
 import (
