@@ -233,6 +233,7 @@ func TestFinishedOrderStatusNeedsNoWorker(t *testing.T) {
 	cancelled := testenv.UniqueName("fin")
 	s.publish(startCmd(cancelled, "pay-"+cancelled, true))
 	s.publish(signalCmd(cancelled, contracts.CommandCancel))
+	s.waitResults(contracts.ResultSubject(cancelled), 2, 30*time.Second) // the workflow exists
 	if err := s.workflowClosed(cancelled, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
