@@ -93,9 +93,13 @@ type NATS struct {
 	// role-restricted user may only subscribe to its own prefix
 	// (_INBOX.<role>), so no service can read another's replies.
 	InboxPrefix string `env:"NATS_INBOX_PREFIX" envDefault:"_INBOX"`
-	// ProvisionStreams creates or updates the contract's streams at start.
-	// A least-privilege user may not; it then only checks they exist.
-	ProvisionStreams bool `env:"NATS_PROVISION_STREAMS" envDefault:"true"`
+	// ProvisionStreams makes a service create or update the contract's
+	// streams at start, at their default settings (one replica). Off, the
+	// default, it only checks that its streams exist, waiting for them:
+	// streams are provisioned by an operator (`orderflow streams
+	// provision`, the run commands, the Helm chart's Job) with the cluster's
+	// replicas and limits, which a service must not undo.
+	ProvisionStreams bool `env:"NATS_PROVISION_STREAMS" envDefault:"false"`
 }
 
 // Streams are the JetStream streams' replicas and limits, read by whoever

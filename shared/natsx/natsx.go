@@ -156,21 +156,30 @@ func DeadLetter(ctx context.Context, js jetstream.JetStream, subject, originalSu
 // IsNoResponders reports whether a request found nobody listening.
 func IsNoResponders(err error) bool { return errors.Is(err, nats.ErrNoResponders) }
 
-// CheckStreams verifies that every stream of the contract exists, for
-// users not allowed to create them.
+// CheckStreams verifies that the named streams exist, waiting for them
+// (an operator may be provisioning them as the service starts) until ctx
+// ends.
 func CheckStreams(ctx context.Context, js jetstream.JetStream, names ...string) error {
 	for _, name := range names {
-		if _, err := js.Stream(ctx, name); err != nil {
-			return fmt.Errorf("stream %s (provisioned by an admin when NATS_PROVISION_STREAMS=false): %w", name, err)
+		for {
+			_, err := js.Stream(ctx, name)
+			if err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("stream %s (provision it with `orderflow streams provision`, or set NATS_PROVISION_STREAMS=true): %w", name, err)
+			case <-time.After(250 * time.Millisecond):
+			}
 		}
 	}
 	return nil
 }
 
-// ConnectJetStream connects to NATS and makes sure the contract's streams
-// exist, so any service may start first. With cfg.ProvisionStreams off it
-// only checks the streams in check (a least-privilege user may look at
-// its own streams only).
+// ConnectJetStream connects to NATS and waits, up to 30 s, for the streams
+// in check to exist (a least-privilege user may look at its own streams
+// only); with cfg.ProvisionStreams on it creates or updates every stream of
+// the contract at its defaults instead.
 func ConnectJetStream(ctx context.Context, cfg config.NATS, name string, log *slog.Logger, check ...string) (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := Connect(cfg, name, log)
 	if err != nil {
