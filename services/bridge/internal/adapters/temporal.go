@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -177,7 +178,7 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", app.ErrNotFound, err)
 	case errors.As(err, &invalid), errors.As(err, &nsNotFound), errors.As(err, &denied),
 		errors.As(err, &unimpl), errors.As(err, &queryFailed):
-		return &app.PermanentError{Err: err}
+		return &permanent.Error{Err: err}
 	}
 	return err
 }

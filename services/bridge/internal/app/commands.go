@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"log/slog"
 	"time"
 
@@ -52,7 +53,7 @@ func NewCommands(wf Workflows, opts CommandOptions, log *slog.Logger) *Commands 
 var ErrWorkflowNotYet = errors.New("workflow does not exist yet")
 
 // Apply settles cmd: it returns the outcome to publish, ErrWorkflowNotYet
-// (see there), a *PermanentError when the command can never be applied, or
+// (see there), a *permanent.Error when the command can never be applied, or
 // ctx's error when the bridge shuts down before Temporal answered.
 // firstTry is when the command was first tried; the not-found grace runs
 // from it. Transient failures are retried in place with exponential backoff
@@ -74,7 +75,7 @@ func (c *Commands) Apply(ctx context.Context, cmd contracts.Command, acceptedAt,
 			case errors.Is(err, ErrWorkflowNotYet):
 				log.DebugContext(ctx, "workflow not found yet; waiting for its start", logging.KeyAttempt, attempt)
 				return contracts.CommandResult{}, backoff.Permanent(err)
-			case IsPermanent(err):
+			case permanent.Is(err):
 				log.ErrorContext(ctx, "temporal refused command", logging.Err(err), logging.KeyAttempt, attempt)
 				return contracts.CommandResult{}, backoff.Permanent(err)
 			default:
@@ -159,7 +160,7 @@ var signalNames = map[contracts.CommandKind]string{
 func (c *Commands) signal(ctx context.Context, cmd contracts.Command, wfID string) (contracts.CommandResult, error) {
 	name, ok := signalNames[cmd.Kind]
 	if !ok {
-		return contracts.CommandResult{}, &PermanentError{Err: fmt.Errorf("no signal for command kind %q", cmd.Kind)}
+		return contracts.CommandResult{}, &permanent.Error{Err: fmt.Errorf("no signal for command kind %q", cmd.Kind)}
 	}
 	if cmd.Owner != "" {
 		// An owned command may only touch its owner's order; another

@@ -29,8 +29,8 @@ func (b Backoff) New() *backoff.ExponentialBackOff {
 // RetryInPlace calls try until it succeeds, gives up or ctx ends. Each
 // call runs to timeout even during shutdown, so an in-flight call is
 // finished, not torn. try gives up by returning backoff.Permanent(err):
-// RetryInPlace then returns err as it is, so a *PermanentError inside
-// stays the bridge's one marker of "never retry". retrying is told of
+// RetryInPlace then returns err as it is, so a *permanent.Error inside
+// stays the one marker of "never retry". retrying is told of
 // every failure that is retried. When ctx ends first the error names what,
 // ctx's error and the last failure.
 func RetryInPlace[T any](ctx context.Context, what string, b Backoff, timeout time.Duration,

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"testing"
 	"time"
 
@@ -32,13 +33,13 @@ func TestRetryInPlaceRetriesTransientFailuresUntilSuccess(t *testing.T) {
 // A refusal comes back as it is, after one try: the consumer must still
 // recognise it as permanent to dead-letter the command.
 func TestRetryInPlaceHandsBackAPermanentErrorUntouched(t *testing.T) {
-	refused := &PermanentError{Err: errors.New("invalid argument")}
+	refused := &permanent.Error{Err: errors.New("invalid argument")}
 	tries := 0
 	_, err := RetryInPlace(context.Background(), "op", fast, time.Second,
 		func(context.Context, int) (int, error) { tries++; return 0, backoff.Permanent(refused) },
 		func(error, int, time.Duration) { t.Error("a permanent error was retried") })
-	if tries != 1 || err != refused || !IsPermanent(err) {
-		t.Fatalf("tries %d, err %v (permanent %t); want one try and the refusal itself", tries, err, IsPermanent(err))
+	if tries != 1 || err != refused || !permanent.Is(err) {
+		t.Fatalf("tries %d, err %v (permanent %t); want one try and the refusal itself", tries, err, permanent.Is(err))
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // Workflows is the part of Temporal the bridge uses. Every method returns
-// ErrAlreadyStarted / ErrNotFound for those outcomes, a *PermanentError when
+// ErrAlreadyStarted / ErrNotFound for those outcomes, a *permanent.Error when
 // Temporal refuses the call for good, and any other error when the call may
 // succeed later (Temporal unreachable, timeouts).
 type Workflows interface {
@@ -46,16 +46,3 @@ var (
 	// ErrNotFound means Temporal has no workflow with that ID.
 	ErrNotFound = errors.New("workflow not found")
 )
-
-// PermanentError wraps a refusal that no retry can change (an invalid
-// argument, a missing namespace): the command is dead-lettered.
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
-// IsPermanent reports whether err can never succeed on retry.
-func IsPermanent(err error) bool {
-	var p *PermanentError
-	return errors.As(err, &p)
-}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"hash/fnv"
 	"log/slog"
 	"slices"
@@ -493,7 +494,7 @@ func (c *Consumer) handle(ctx context.Context, e *entry) bool {
 	switch {
 	case errors.Is(err, app.ErrWorkflowNotYet):
 		return false
-	case app.IsPermanent(err):
+	case permanent.Is(err):
 		c.deadLetter(ctx, m, cmdID, err.Error(), dlqRefused, log)
 		return true
 	case err != nil:

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"slices"
 	"time"
 
@@ -79,7 +80,7 @@ func (s *Store) Write(ctx context.Context, events []app.Event) error {
 	}
 	o, err := orderColumns(events)
 	if err != nil {
-		return app.Permanent(err)
+		return permanent.Wrap(err)
 	}
 	e := eventColumns(events)
 	b := &pgx.Batch{}
@@ -119,7 +120,7 @@ func classify(err error) error {
 	case pgErr.Code == "23505":
 		return err
 	case len(pgErr.Code) == 5 && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23" || pgErr.Code[:2] == "54"):
-		return app.Permanent(err)
+		return permanent.Wrap(err)
 	}
 	return err
 }

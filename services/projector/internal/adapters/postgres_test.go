@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func TestClassify(t *testing.T) {
 		{"wrapped", fmt.Errorf("write: %w", &pgconn.PgError{Code: "22021"}), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := app.IsPermanent(classify(tc.err)); got != tc.permanent {
+			if got := permanent.Is(classify(tc.err)); got != tc.permanent {
 				t.Errorf("classify(%v) permanent = %v, want %v", tc.err, got, tc.permanent)
 			}
 		})

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"log/slog"
 	"time"
 
@@ -125,7 +126,7 @@ func (b *Batcher) flush(ctx context.Context, batch []request) {
 	start := time.Now()
 	err := b.w.Write(ctx, events)
 	b.log.Debug("batch written", "events", len(batch), "took", time.Since(start), logging.Err(err))
-	if err != nil && IsPermanent(err) && len(batch) > 1 {
+	if err != nil && permanent.Is(err) && len(batch) > 1 {
 		b.log.Warn("batch refused, writing its events one by one", "events", len(batch), logging.Err(err))
 		for _, r := range batch {
 			r.res <- b.w.Write(ctx, []Event{r.ev})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"sync"
 	"testing"
 	"time"
@@ -110,7 +111,7 @@ func TestBatcherIsolatesAnEventTheDatabaseRefuses(t *testing.T) {
 	errs := projectAll(b, events)
 	for i, err := range errs {
 		if i == 2 {
-			if !app.IsPermanent(err) {
+			if !permanent.Is(err) {
 				t.Errorf("refused event: err = %v, want permanent", err)
 			}
 		} else if err != nil {

@@ -1,7 +1,7 @@
 // Package app is what the projector decides: how a decoded order event
 // becomes a write of the read model, one at a time (Single, projection.go)
 // or grouped into one transaction (batcher.go), and which failures are
-// worth retrying (PermanentError). It owns the Writer interface the
+// worth retrying (permanent.Error). It owns the Writer interface the
 // PostgreSQL adapter implements and the Projector interface the event
 // consumer calls.
 package app
@@ -9,7 +9,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/orderflow/orderflow/shared/contracts"
 )
@@ -31,28 +30,6 @@ type Writer interface {
 // Projector is what the message handler calls for each event.
 type Projector interface {
 	Project(ctx context.Context, ev Event) error
-}
-
-// PermanentError marks a failure that repeats on every delivery of the same
-// message (malformed event, data the database refuses). Such a message is
-// dead-lettered instead of retried.
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
-// Permanent wraps err as a PermanentError (nil stays nil).
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &PermanentError{Err: err}
-}
-
-// IsPermanent reports whether retrying err is pointless.
-func IsPermanent(err error) bool {
-	var p *PermanentError
-	return errors.As(err, &p)
 }
 
 // Single projects every event in its own transaction: the simplest mode and

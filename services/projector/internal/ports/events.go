@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"log/slog"
 	"time"
 
@@ -86,7 +87,7 @@ func Consume(ctx context.Context, sub *nats.Conn, js jetstream.JetStream, p app.
 	}
 	poison, err := middleware.PoisonQueueWithFilter(
 		DeadLetterPublisher{JS: js, Timeout: 5 * time.Second, Log: log, Counter: opts.DeadLettered},
-		contracts.DLQEvents, app.IsPermanent)
+		contracts.DLQEvents, permanent.Is)
 	if err != nil {
 		_ = subscriber.Close()
 		return fmt.Errorf("poison queue: %w", err)
@@ -99,7 +100,7 @@ func Consume(ctx context.Context, sub *nats.Conn, js jetstream.JetStream, p app.
 			InitialInterval: 100 * time.Millisecond,
 			MaxInterval:     2 * time.Second,
 			Multiplier:      2,
-			ShouldRetry:     func(p middleware.RetryParams) bool { return !app.IsPermanent(p.Err) },
+			ShouldRetry:     func(p middleware.RetryParams) bool { return !permanent.Is(p.Err) },
 		}.Middleware,
 		middleware.Recoverer,
 	)
@@ -134,8 +135,8 @@ func GiveUpAfter(maxDeliveries int) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			out, err := h(msg)
-			if err != nil && maxDeliveries > 0 && !app.IsPermanent(err) && Deliveries(msg) >= maxDeliveries {
-				err = app.Permanent(fmt.Errorf("gave up after %d deliveries: %w", Deliveries(msg), err))
+			if err != nil && maxDeliveries > 0 && !permanent.Is(err) && Deliveries(msg) >= maxDeliveries {
+				err = permanent.Wrap(fmt.Errorf("gave up after %d deliveries: %w", Deliveries(msg), err))
 			}
 			return out, err
 		}
@@ -153,7 +154,7 @@ type Handler struct {
 func (h Handler) Handle(msg *message.Message) error {
 	ev, err := Decode(msg.Metadata.Get(MetaSubject), msg.Payload)
 	if err != nil {
-		return app.Permanent(err)
+		return permanent.Wrap(err)
 	}
 	log := h.Log.With(logging.KeyOrderID, ev.OrderID, logging.KeyWorkflowID, ev.WorkflowID,
 		logging.KeyEventID, ev.ID, logging.KeyAttempt, Deliveries(msg))

@@ -3,13 +3,13 @@ package ports
 import (
 	"encoding/json"
 	"errors"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
 )
@@ -67,15 +67,15 @@ func TestGiveUpAfter(t *testing.T) {
 		{"disabled", 0, "1000", transient, false},
 		{"below the limit", 5, "4", transient, false},
 		{"at the limit", 5, "5", transient, true},
-		{"already permanent", 5, "1", app.Permanent(transient), true},
+		{"already permanent", 5, "1", permanent.Wrap(transient), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := message.NewMessage("id", nil)
 			msg.Metadata.Set(MetaNumDelivered, tc.delivered)
 			h := GiveUpAfter(tc.max)(func(*message.Message) ([]*message.Message, error) { return nil, tc.err })
 			_, err := h(msg)
-			if !errors.Is(err, transient) || app.IsPermanent(err) != tc.wantPermanent {
-				t.Fatalf("err = %v, permanent = %v, want %v", err, app.IsPermanent(err), tc.wantPermanent)
+			if !errors.Is(err, transient) || permanent.Is(err) != tc.wantPermanent {
+				t.Fatalf("err = %v, permanent = %v, want %v", err, permanent.Is(err), tc.wantPermanent)
 			}
 		})
 	}
