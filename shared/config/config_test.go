@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/contracts"
 )
 
 type testConfig struct {
@@ -118,5 +119,17 @@ func TestLoadValidatesTheSharedPieces(t *testing.T) {
 	t.Setenv("DATABASE_MAX_CONNS", "0")
 	if _, err := config.Load[onlyPostgres](); err == nil || !strings.Contains(err.Error(), "DATABASE_MAX_CONNS") {
 		t.Fatalf("Load = %v, want DATABASE_MAX_CONNS refused", err)
+	}
+}
+
+// The task queues' env defaults must be the contract's names: struct tags
+// cannot refer to the constants, so this keeps the two spellings one.
+func TestTaskQueueDefaultsAreTheContracts(t *testing.T) {
+	cfg, err := config.Load[config.Temporal]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OrdersTaskQueue != contracts.TaskQueueOrders || cfg.ShippingTaskQueue != contracts.TaskQueueShipping {
+		t.Fatalf("defaults %q/%q, contract %q/%q", cfg.OrdersTaskQueue, cfg.ShippingTaskQueue, contracts.TaskQueueOrders, contracts.TaskQueueShipping)
 	}
 }
