@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -11,7 +16,9 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 
+	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/devserver"
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 func ev(t enumspb.EventType) *historypb.HistoryEvent { return &historypb.HistoryEvent{EventType: t} }
@@ -89,5 +96,132 @@ func TestWithoutEager(t *testing.T) {
 	if !strings.Contains(got, "system.enableActivityEagerExecution=false") || strings.Contains(got, "=true") ||
 		strings.Count(got, ",") != len(devserver.DefaultDynamicConfig)-1 {
 		t.Fatalf("withoutEager = %q", got)
+	}
+}
+
+func event(t contracts.EventType, data any) contracts.Event {
+	b, _ := json.Marshal(data)
+	return contracts.Event{Type: t, Data: b}
+}
+
+func TestUpdatesInPublishingOrder(t *testing.T) {
+	const order = "chaos-x-000001"
+	addr := func(k int) contracts.Event {
+		return event(contracts.EventAddressUpdated, domain.Address{Street: updateStreet(k), City: "Bench", State: "BE", ZipCode: "00000"})
+	}
+	rejected := func(k int) contracts.Event {
+		return event(contracts.EventSignalRejected, map[string]string{"signal": contracts.SignalUpdateAddress,
+			"command_id": updateCommandID(order, k), "reason": "carrier already dispatched"})
+	}
+	other := event(contracts.EventSignalRejected, map[string]string{"signal": contracts.SignalCancel, "command_id": "cancel-" + order})
+	for _, c := range []struct {
+		name string
+		evs  []contracts.Event
+		want []int
+		ok   bool
+	}{
+		{"all applied", []contracts.Event{addr(1), other, addr(2), addr(3)}, []int{1, 2, 3}, true},
+		{"the last rejected after dispatch", []contracts.Event{addr(1), addr(2), rejected(3)}, []int{1, 2, 3}, true},
+		{"the last ones reached an ended order", []contracts.Event{addr(1)}, []int{1}, true},
+		{"none", nil, nil, true},
+		{"swapped", []contracts.Event{addr(2), addr(1), addr(3)}, []int{2, 1, 3}, false},
+		{"one lost before a later one", []contracts.Event{addr(1), addr(3)}, []int{1, 3}, false},
+		{"applied twice", []contracts.Event{addr(1), addr(1), addr(2)}, []int{1, 1, 2}, false},
+		{"not the bench's", []contracts.Event{event(contracts.EventAddressUpdated, domain.DefaultAddress())}, []int{-1}, false},
+	} {
+		got := updatesApplied(order, c.evs)
+		if !slices.Equal(got, c.want) || inPublishingOrder(got) != c.ok {
+			t.Errorf("%s: updates %v (in order %v), want %v (%v)", c.name, got, inPublishingOrder(got), c.want, c.ok)
+		}
+	}
+}
+
+// TestKillReplicaFindsTheRestartedCopy runs two copies of one binary told
+// apart by OPS_ADDR under a small restarting supervisor, kills one by its
+// key and expects the new process of that copy, the other untouched.
+func TestKillReplicaFindsTheRestartedCopy(t *testing.T) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var live []*exec.Cmd
+	supervise := func(opsAddr string) {
+		defer wg.Done()
+		for {
+			cmd := exec.Command("/bin/sleep", "60")
+			cmd.Env = append(os.Environ(), "OPS_ADDR=ignored", "OPS_ADDR="+opsAddr)
+			if err := cmd.Start(); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			live = append(live, cmd)
+			mu.Unlock()
+			_ = cmd.Wait()
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}
+	wg.Add(2)
+	go supervise("127.0.0.1:1")
+	go supervise("127.0.0.1:2")
+	t.Cleanup(func() {
+		close(stop)
+		mu.Lock()
+		for _, c := range live {
+			_ = c.Process.Kill()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for len(childPIDs(os.Getpid(), "sleep")) < 2 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	keys := map[string]int{}
+	for _, pid := range childPIDs(os.Getpid(), "sleep") {
+		keys[replicaKey(pid)] = pid
+	}
+	if len(keys) != 2 || keys["127.0.0.1:1"] == 0 || keys["127.0.0.1:2"] == 0 {
+		t.Fatalf("replica keys %v, want the last OPS_ADDR of each copy", keys)
+	}
+	old, new, key, err := killReplica(ctx, os.Getpid(), "sleep", func(k string) bool { return k == "127.0.0.1:2" })
+	if err != nil || old != keys["127.0.0.1:2"] || new == old || new == 0 || key != "127.0.0.1:2" || replicaKey(new) != key {
+		t.Fatalf("killReplica = %d → %d (%q), %v; want %d → a new copy on 127.0.0.1:2", old, new, key, err, keys["127.0.0.1:2"])
+	}
+	if !slices.Contains(childPIDs(os.Getpid(), "sleep"), keys["127.0.0.1:1"]) {
+		t.Fatal("the other copy was killed too")
+	}
+	if _, _, _, err := killReplica(ctx, os.Getpid(), "sleep", func(string) bool { return false }); err == nil {
+		t.Fatal("killReplica with no matching copy did not fail")
+	}
+}
+
+func TestReplicaKeyFallsBackToTheCommandLine(t *testing.T) {
+	cmd := exec.Command("/bin/sleep", "60", "1s") // sleep adds its arguments up
+	cmd.Env = []string{"PATH=/bin"}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if got := replicaKey(cmd.Process.Pid); got != "/bin/sleep 60 1s" {
+		t.Fatalf("replicaKey = %q", got)
+	}
+}
+
+func TestSumMetric(t *testing.T) {
+	text := `# HELP orderflow_bridge_commands_total Commands settled.
+# TYPE orderflow_bridge_commands_total counter
+orderflow_bridge_commands_total{kind="start",outcome="started",reason=""} 12
+orderflow_bridge_commands_total{kind="update-address",outcome="applied",reason=""} 30
+orderflow_bridge_commands_total_other 1000
+orderflow_bridge_commands_dead_lettered_total{reason="x"} 7
+orderflow_bridge_commands_total 0.5
+`
+	if got := sumMetric(bufio.NewScanner(strings.NewReader(text)), "orderflow_bridge_commands_total"); got != 42.5 {
+		t.Fatalf("sumMetric = %v, want 42.5", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,13 +55,72 @@ func (iv *invariant) check(ok bool, format string, args ...any) {
 	}
 }
 
+// chaosRig is what the chaos scenario runs on: a stack started with
+// supervised children, the processes it kills in turn and how.
+type chaosRig struct {
+	st      *stack
+	targets []string
+	kill    func(ctx context.Context, d *driver, target string) kill
+	stop    func()
+	// dynamicConfig is the dev server's, from its command line.
+	dynamicConfig string
+	profile       string
+}
+
+// devChaosRig is the dev profile (.bin/devstack, RESTART_CHILDREN) with a
+// nats-server of the bench's own, so NATS can be killed too.
+func devChaosRig(ctx context.Context, root, dataDir, base, stamp string, o options) (*chaosRig, error) {
+	natsBin, err := natsBinary(root)
+	if err != nil {
+		return nil, err
+	}
+	port, err := netx.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	ns := &natsServer{bin: natsBin, port: port, storeDir: filepath.Join(dataDir, "nats"), logPath: base + ".nats.stack.log"}
+	if err := ns.start(); err != nil {
+		return nil, err
+	}
+	fmt.Printf("starting the stack (faults on, children restarted %s after a crash); log: %s.stack.log\n", o.down, base)
+	st, err := startStack(ctx, root, dataDir, base+".stack.log", stackOptions{faults: true, tune: o.tune,
+		dbName: "orderflow_chaos_" + strings.ToLower(stamp), natsURL: ns.URL(), restartDelay: o.down, binDir: o.binDir})
+	if err != nil {
+		ns.stop()
+		return nil, err
+	}
+	return &chaosRig{st: st, targets: chaosTargets, profile: "dev",
+		kill: func(ctx context.Context, _ *driver, target string) kill {
+			return chaosKill(ctx, st, ns, target, o.down)
+		},
+		stop:          func() { st.Stop(); ns.stop() },
+		dynamicConfig: devServerDynamicConfig(st.PID()),
+	}, nil
+}
+
+// prodChaosRig is the production profile (.bin/prodstack,
+// RESTART_CHILDREN): every target is a child of the run command.
+func prodChaosRig(ctx context.Context, root, dataDir, base, stamp string, o options) (*chaosRig, error) {
+	fmt.Printf("starting the production profile (%d shards, %d replicas, faults on, children restarted %s after a crash); log: %s.stack.log\n",
+		o.shards, o.replicas, o.down, base)
+	st, err := startProdStack(ctx, root, dataDir, base+".stack.log", prodOptions{faults: true, shards: o.shards, replicas: o.replicas,
+		dbSuffix: "prodchaos_" + strings.ToLower(stamp), restartDelay: o.down, binDir: o.binDir})
+	if err != nil {
+		return nil, err
+	}
+	return &chaosRig{st: st, targets: prodTargets, kill: prodKill, stop: st.Stop, profile: "prod",
+		dynamicConfig: "prodstack default (shared/devserver.DefaultDynamicConfig)"}, nil
+}
+
 // runChaos offers a steady trickle of orders through both arms, with faults
-// on and random cancels, while it kills with SIGKILL, in turn, the order
-// worker, the shipping worker, the Temporal dev server, the bridge, the
-// projector and NATS, each a real process started again after -down (the
-// run command supervises its children with RESTART_CHILDREN; NATS is the
-// bench's own nats-server with its JetStream store on disk). Then it checks
-// every order's invariants, the way TestCrashesLoseNothing does.
+// on and random cancels (and, with -address-updates, address updates
+// after each start), while it kills processes with SIGKILL in turn, each a
+// real process started again after -down by its supervisor. The dev
+// profile loses the order worker, the shipping worker, the Temporal dev
+// server, the bridge, the projector and NATS; the production profile the
+// NATS node leading ORDER_COMMANDS, the pinned bridge, an order worker, a
+// projector and the Temporal server. Then it checks every order's
+// invariants, the way TestCrashesLoseNothing does.
 func runChaos(ctx context.Context, root, out string, o options) error {
 	stamp := time.Now().UTC().Format("20060102T150405")
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -71,31 +131,19 @@ func runChaos(ctx context.Context, root, out string, o options) error {
 		return err
 	}
 	defer os.RemoveAll(dataDir)
-	base := filepath.Join(out, "chaos-"+stamp)
-
-	natsBin, err := natsBinary(root)
+	name := "chaos-"
+	startRig := devChaosRig
+	if o.profile == "prod" {
+		name, startRig = "chaos-prod-", prodChaosRig
+	}
+	base := filepath.Join(out, name+stamp)
+	rig, err := startRig(ctx, root, dataDir, base, stamp, o)
 	if err != nil {
 		return err
 	}
-	port, err := netx.FreePort()
-	if err != nil {
-		return err
-	}
-	ns := &natsServer{bin: natsBin, port: port, storeDir: filepath.Join(dataDir, "nats"), logPath: base + ".nats.stack.log"}
-	if err := ns.start(); err != nil {
-		return err
-	}
-	defer ns.stop()
-
-	fmt.Printf("starting the stack (faults on, children restarted %s after a crash); log: %s.stack.log\n", o.down, base)
-	st, err := startStack(ctx, root, dataDir, base+".stack.log", stackOptions{faults: true, tune: o.tune,
-		dbName: "orderflow_chaos_" + strings.ToLower(stamp), natsURL: ns.URL(), restartDelay: o.down, binDir: o.binDir})
-	if err != nil {
-		return err
-	}
-	defer st.Stop()
-	devConfig := devServerDynamicConfig(st.PID())
-	fmt.Println("dev server dynamic config:", devConfig)
+	defer rig.stop()
+	st := rig.st
+	fmt.Println("dynamic config:", rig.dynamicConfig)
 	d, err := newDriver(ctx, st, "chaos-"+strings.ToLower(stamp), o.live)
 	if err != nil {
 		return err
@@ -108,6 +156,7 @@ func runChaos(ctx context.Context, root, out string, o options) error {
 	d.drain(ctx, 60*time.Second)
 	d.chargeCPU(cpuKey{}, false) // CPU counters restart with each process: not measured here
 	d.take()
+	d.updates = o.addressUpdates
 
 	sctx, stopSampling := context.WithCancel(ctx)
 	defer stopSampling()
@@ -144,12 +193,12 @@ func runChaos(ctx context.Context, root, out string, o options) error {
 		}
 		select {
 		case <-arrivalsDone:
-			if i >= len(chaosTargets) {
+			if i >= len(rig.targets) {
 				goto settled
 			}
 		default:
 		}
-		k := chaosKill(ctx, st, ns, chaosTargets[i%len(chaosTargets)], o.down)
+		k := rig.kill(ctx, d, rig.targets[i%len(rig.targets)])
 		k.AtSec = time.Since(begin).Round(100 * time.Millisecond).Seconds()
 		fmt.Printf("%6.1fs SIGKILL %-16s pid %d → %d, down %.1fs %s\n", k.AtSec, k.Target, k.OldPID, k.NewPID, k.DownSecs, k.Err)
 		kills = append(kills, k)
@@ -167,7 +216,11 @@ settled:
 	res.Kills = kills
 	res.Command = strings.Join(os.Args, " ")
 	res.Orders, res.Rate, res.Down, res.Every = o.orders, o.rate, o.down.String(), o.chaosEvery.String()
-	res.DynamicConfig = devConfig
+	res.DynamicConfig = rig.dynamicConfig
+	res.Profile, res.AddressUpdates = rig.profile, o.addressUpdates
+	if rig.profile == "prod" {
+		res.Shards, res.Replicas = o.shards, o.replicas
+	}
 
 	md := res.markdown(stamp)
 	js, _ := json.MarshalIndent(res, "", "  ")
@@ -214,17 +267,26 @@ func chaosKill(ctx context.Context, st *stack, ns *natsServer, target string, do
 // chaosResult is the chaos report.
 type chaosResult struct {
 	Command string  `json:"command"`
+	Profile string  `json:"profile"`
 	Orders  int     `json:"orders"`
 	Rate    float64 `json:"rate_per_sec"`
 	Every   string  `json:"kill_every"`
 	Down    string  `json:"down"`
 	// DynamicConfig is the dev server's, from its command line.
-	DynamicConfig string         `json:"dev_server_dynamic_config"`
-	Kills         []kill         `json:"kills"`
-	States        map[string]int `json:"terminal_states"`
-	Invariants    []*invariant   `json:"invariants"`
-	Rows          []Row          `json:"rows"`
-	Live          *Live          `json:"live,omitempty"`
+	DynamicConfig string `json:"dev_server_dynamic_config"`
+	// Shards and Replicas: production profile only.
+	Shards         int `json:"history_shards,omitempty"`
+	Replicas       int `json:"replicas,omitempty"`
+	AddressUpdates int `json:"address_updates_per_order"`
+	// UpdatesSent and UpdatesSettled: address updates accepted by the API
+	// or Temporal, and those the orders' events applied or rejected.
+	UpdatesSent    int            `json:"address_updates_sent"`
+	UpdatesSettled int            `json:"address_updates_settled"`
+	Kills          []kill         `json:"kills"`
+	States         map[string]int `json:"terminal_states"`
+	Invariants     []*invariant   `json:"invariants"`
+	Rows           []Row          `json:"rows"`
+	Live           *Live          `json:"live,omitempty"`
 }
 
 // checkOrders waits for every order to end, then checks it.
@@ -242,9 +304,13 @@ func checkOrders(ctx context.Context, d *driver) (*chaosResult, error) {
 	events := &invariant{Name: "events on NATS = PublishEvents batches in history (IDs, types, order), seq gap-free"}
 	last := &invariant{Name: "the last event is the final state"}
 	projection := &invariant{Name: "projection (orders.state) = final state"}
-	money := &invariant{Name: "payment charged iff shipped (no charge on a cancelled or failed order)"}
+	money := &invariant{Name: "at most one payment; charged iff shipped (no charge on a cancelled or failed order)"}
 	parcels := &invariant{Name: "at most one parcel; a shipped order's tracking number is the carrier's"}
 	res := &chaosResult{States: map[string]int{}, Invariants: []*invariant{terminal, events, last, projection, money, parcels}}
+	updates := &invariant{Name: "address updates applied in publishing order (events name updates 1..m, in order)"}
+	if d.updates > 0 {
+		res.Invariants = append(res.Invariants, updates)
+	}
 
 	final := map[string]contracts.OrderStatus{}
 	histories := map[string][]*historypb.HistoryEvent{}
@@ -289,6 +355,15 @@ func checkOrders(ctx context.Context, d *driver) (*chaosResult, error) {
 			s.OrderID, st.State, describe(got), describe(want), err)
 		last.check(len(got) > 0 && got[len(got)-1].Type == contracts.EventType(st.State), "order %s (%s): events %s",
 			s.OrderID, st.State, describe(got))
+		if d.updates > 0 {
+			d.mu.Lock()
+			sent := s.UpdatesSent
+			d.mu.Unlock()
+			ks := updatesApplied(s.OrderID, got)
+			updates.check(inPublishingOrder(ks), "order %s (%s, %d updates sent): updates in event order %v", s.OrderID, st.State, sent, ks)
+			res.UpdatesSettled += len(ks)
+			res.UpdatesSent += sent
+		}
 		// e2e: from the start to when JetStream stored the terminal event
 		// (the bench's own subscription may miss events while NATS is down).
 		for _, e := range got {
@@ -319,9 +394,12 @@ func checkOrders(ctx context.Context, d *driver) (*chaosResult, error) {
 		projection.check(state == string(st.State), "order %s: projection %q, Temporal %q", s.OrderID, state, st.State)
 
 		var status string
-		err := d.pool.QueryRow(ctx, `SELECT status FROM payments WHERE order_id = $1`, s.OrderID).Scan(&status)
-		charged := err == nil && status == "charged"
-		money.check(charged == (st.State == domain.StateShipped), "order %s ended %s with payment %q", s.OrderID, st.State, status)
+		var rows int
+		if err := d.pool.QueryRow(ctx, `SELECT count(*), coalesce(min(status), '') FROM payments WHERE order_id = $1`, s.OrderID).Scan(&rows, &status); err != nil {
+			return nil, fmt.Errorf("payments: %w", err)
+		}
+		charged := rows == 1 && status == "charged"
+		money.check(rows <= 1 && charged == (st.State == domain.StateShipped), "order %s ended %s with %d payments (%q)", s.OrderID, st.State, rows, status)
 
 		var n int
 		var tracking string
@@ -340,6 +418,51 @@ func checkOrders(ctx context.Context, d *driver) (*chaosResult, error) {
 	res.Rows = summarise(b)
 	res.Live = live(b)
 	return res, nil
+}
+
+// updatesApplied lists the bench's address updates an order's events
+// settled, in event order: applied (address_updated, by the street it
+// names) or visibly rejected (signal_rejected, by command ID).
+func updatesApplied(orderID string, evs []contracts.Event) []int {
+	var ks []int
+	for _, e := range evs {
+		k := 0
+		switch e.Type {
+		case contracts.EventAddressUpdated:
+			var a domain.Address
+			if json.Unmarshal(e.Data, &a) == nil {
+				_, _ = fmt.Sscanf(a.Street, "bench update %d", &k)
+			}
+		case contracts.EventSignalRejected:
+			var r map[string]string
+			if json.Unmarshal(e.Data, &r) != nil || r["signal"] != contracts.SignalUpdateAddress {
+				continue // a rejected cancel
+			}
+			if n, ok := strings.CutPrefix(r["command_id"], updateCommandPrefix(orderID)); ok {
+				k, _ = strconv.Atoi(n)
+			}
+		default:
+			continue
+		}
+		if k == 0 {
+			k = -1 // an update event the bench cannot place: a violation
+		}
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// inPublishingOrder: the updates were published one after the other, so a
+// workflow that got them in order settled 1, 2, …, m. An update missing
+// before a later one, twice or out of order breaks it. Updates after m
+// reached an order that had ended: rejected in its status only.
+func inPublishingOrder(ks []int) bool {
+	for i, k := range ks {
+		if k != i+1 {
+			return false
+		}
+	}
+	return true
 }
 
 // finalStatus is the order's final status from its workflow's result: a
@@ -445,9 +568,17 @@ func readEvents(ctx context.Context, d *driver) (map[string][]contracts.Event, m
 
 func (r *chaosResult) markdown(stamp string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### chaos scenario, %s UTC\n\n`%s`\n\n", stamp, r.Command)
+	fmt.Fprintf(&b, "### chaos scenario (%s profile), %s UTC\n\n`%s`\n\n", r.Profile, stamp, r.Command)
+	if r.Profile == "prod" {
+		fmt.Fprintf(&b, "Production profile: Temporal server on PostgreSQL with %d history shards, 3-node NATS cluster with R3 streams, %d replicas of every service.\n\n",
+			r.Shards, r.Replicas)
+	}
 	fmt.Fprintf(&b, "%d orders at %.1f/s (arms alternating), faults 33%% fail / 34%% hang, a SIGKILL every %s, each process down %s before it is started again.\n\n",
 		r.Orders, r.Rate, r.Every, r.Down)
+	if r.AddressUpdates > 0 {
+		fmt.Fprintf(&b, "Each order then gets %d address updates, each sent once the one before was accepted: %d accepted, %d of them applied or rejected by the orders' events (the rest reached orders that had ended).\n\n",
+			r.AddressUpdates, r.UpdatesSent, r.UpdatesSettled)
+	}
 	b.WriteString("| at | SIGKILL | pid | back after | error |\n|---|---|---|---|---|\n")
 	for _, k := range r.Kills {
 		fmt.Fprintf(&b, "| %.1f s | %s | %d → %d | %.1f s | %s |\n", k.AtSec, k.Target, k.OldPID, k.NewPID, k.DownSecs, k.Err)

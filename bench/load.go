@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,10 @@ type sample struct {
 	CancelLatency time.Duration
 	CancelOutcome string // cancelled, rejected, too_late (order had ended), error
 
+	// Address updates 1..UpdatesSent were accepted, in that order
+	// (-address-updates), each only after the one before.
+	UpdatesSent int
+
 	// The order's price (-price-sample orders per row are priced).
 	Priced  bool
 	Events  int
@@ -75,6 +80,9 @@ type driver struct {
 	// retryFor > 0 retries a start or cancel for that long, as a client
 	// would while a dependency is down (chaos); 0 tries once.
 	retryFor time.Duration
+	// updates address updates follow each start, one after the other,
+	// so the order's events must name them in that order.
+	updates int
 	// statusLat and statusErrs: sampled status queries on running orders.
 	statusLat  []time.Duration
 	statusErrs int
@@ -301,6 +309,48 @@ func (d *driver) start(ctx context.Context, s *sample) {
 	d.mu.Unlock()
 	if cancel {
 		d.cancelWG.Go(func() { d.cancelLater(ctx, s, delay) })
+	}
+	if err == nil && d.updates > 0 {
+		d.cancelWG.Go(func() { d.sendUpdates(ctx, s) })
+	}
+}
+
+// updateStreet names address update k of an order, so its address_updated
+// event says which update it applied.
+func updateStreet(k int) string { return fmt.Sprintf("bench update %d", k) }
+
+func updateCommandPrefix(orderID string) string { return "addr-" + orderID + "-" }
+
+func updateCommandID(orderID string, k int) string {
+	return updateCommandPrefix(orderID) + strconv.Itoa(k)
+}
+
+// sendUpdates sends the order's address updates through its own arm, each
+// after the previous one was accepted (for the pipeline: stored in
+// JetStream), retrying as a client would; it stops at the first that
+// cannot be sent (e.g. the order has ended).
+func (d *driver) sendUpdates(ctx context.Context, s *sample) {
+	for k := 1; k <= d.updates; k++ {
+		addr := domain.Address{Street: updateStreet(k), City: "Bench", State: "BE", ZipCode: "00000"}
+		id := updateCommandID(s.OrderID, k)
+		err := retry(ctx, 2*time.Minute, func(ctx context.Context) error {
+			if s.Arm == ArmDirect {
+				err := d.tc.SignalWorkflow(ctx, contracts.OrderWorkflowID(s.OrderID), "", contracts.SignalUpdateAddress,
+					contracts.SignalPayload{CommandID: id, Address: &addr})
+				if isNotFound(err) {
+					return permanent{err}
+				}
+				return err
+			}
+			body := fmt.Sprintf(`{"street": %q, "city": %q, "state": %q, "zip_code": %q}`, addr.Street, addr.City, addr.State, addr.ZipCode)
+			return d.post(ctx, "/orders/"+s.OrderID+"/signals/update-address", id, body)
+		})
+		if err != nil {
+			return
+		}
+		d.mu.Lock()
+		s.UpdatesSent = k
+		d.mu.Unlock()
 	}
 }
 

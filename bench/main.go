@@ -39,6 +39,10 @@ func main() {
 	cancelWithin := flag.Duration("cancel-within", 3*time.Second, "a cancel is sent up to this long after its order's start")
 	chaosEvery := flag.Duration("chaos-every", 12*time.Second, "chaos: time between two SIGKILLs")
 	down := flag.Duration("down", 2*time.Second, "chaos: how long a killed process stays down before it is started again")
+	profile := flag.String("profile", "dev", "chaos: dev (.bin/devstack, the dev server) or prod (.bin/prodstack: Temporal server on PostgreSQL, NATS cluster, replicas)")
+	shards := flag.Int("shards", 4, "prod profile: Temporal history shards")
+	replicas := flag.Int("replicas", 2, "prod profile: replicas of every service")
+	addressUpdates := flag.Int("address-updates", 0, "chaos: address updates sent after each start, one after the other (per-order command order); prod profile: 3 unless set")
 	binDir := flag.String("bin", "", "directory of the run command and service binaries (default <repo>/.bin): another commit's .bin measures the code before a change")
 	flag.Parse()
 
@@ -57,6 +61,13 @@ func main() {
 		if !set["rate"] {
 			*rate = 4
 		}
+		if *profile == "prod" && !set["address-updates"] {
+			*addressUpdates = 3
+		}
+	}
+	if *profile != "dev" && *profile != "prod" {
+		fmt.Fprintf(os.Stderr, "bench: -profile %q: want dev or prod\n", *profile)
+		os.Exit(2)
 	}
 	if !*eager && *dynamic == "" {
 		*dynamic = withoutEager(devserver.DefaultDynamicConfig)
@@ -64,7 +75,8 @@ func main() {
 	o := options{scenario: *scenario, rates: *ratesFlag, rate: *rate, orders: *orders, segment: *segment, rounds: *rounds, out: *out,
 		tune: tuning{sqlitePragmas: *pragmas, dynamicConfig: *dynamic}, priceSample: *priceSample,
 		live:       liveOptions{statusPerSec: *statusQPS, cancelShare: *cancelShare, cancelWithin: *cancelWithin},
-		chaosEvery: *chaosEvery, down: *down, binDir: *binDir}
+		chaosEvery: *chaosEvery, down: *down, binDir: *binDir,
+		profile: *profile, shards: *shards, replicas: *replicas, addressUpdates: *addressUpdates}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -95,6 +107,10 @@ type options struct {
 	chaosEvery      time.Duration
 	down            time.Duration
 	binDir          string
+	profile         string // dev or prod
+	shards          int
+	replicas        int
+	addressUpdates  int
 }
 
 // withoutEager is the default dynamic config with eager activity execution

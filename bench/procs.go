@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -96,20 +97,95 @@ func cpuOf(parent int, names ...string) time.Duration {
 // killChild sends SIGKILL to the named child of parent and waits until the
 // supervisor (RESTART_CHILDREN) has started a new one.
 func killChild(ctx context.Context, parent int, name string) (old, new int, err error) {
-	old, err = childPID(parent, name)
+	old, new, _, err = killReplica(ctx, parent, name, nil)
+	return old, new, err
+}
+
+// childPIDs lists the children of parent called comm (the binary's base
+// name, cut to 15 characters), lowest PID first: a run command may run
+// several copies of one binary.
+func childPIDs(parent int, comm string) []int {
+	if len(comm) > 15 {
+		comm = comm[:15]
+	}
+	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, 0, err
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _, c, err := procStat(pid); err == nil && ppid == parent && c == comm {
+			out = append(out, pid)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// replicaKey tells the copies of one binary apart across restarts: the
+// OPS_ADDR in its environment (one per service replica), else its command
+// line (a NATS node's names its configuration file).
+func replicaKey(pid int) string {
+	// A process just started may not show its arguments and environment
+	// yet (both come with its exec): a moment later it does.
+	for range 10 {
+		if key := readReplicaKey(pid); key != "" {
+			return key
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return ""
+}
+
+func readReplicaKey(pid int) string {
+	if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err == nil {
+		key := ""
+		for _, kv := range strings.Split(string(env), "\x00") {
+			if v, ok := strings.CutPrefix(kv, "OPS_ADDR="); ok {
+				key = v // the last one is the one the process sees
+			}
+		}
+		if key != "" {
+			return key
+		}
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return ""
+	}
+	return strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
+}
+
+// killReplica sends SIGKILL to the child of parent called comm that choose
+// picks by its replicaKey (nil: the first), and waits until the supervisor
+// has started the same replica (same key) again.
+func killReplica(ctx context.Context, parent int, comm string, choose func(key string) bool) (old, new int, key string, err error) {
+	for _, pid := range childPIDs(parent, comm) {
+		if k := replicaKey(pid); choose == nil || choose(k) {
+			old, key = pid, k
+			break
+		}
+	}
+	if old == 0 {
+		kids, _ := children(parent)
+		return 0, 0, "", fmt.Errorf("no child %q of pid %d to kill (children: %v)", comm, parent, kids)
 	}
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
-		return old, 0, fmt.Errorf("kill %s (%d): %w", name, old, err)
+		return old, 0, key, fmt.Errorf("kill %s (%d): %w", comm, old, err)
 	}
 	for {
-		if pid, err := childPID(parent, name); err == nil && pid != old {
-			return old, pid, nil
+		for _, pid := range childPIDs(parent, comm) {
+			if pid != old && replicaKey(pid) == key {
+				return old, pid, key, nil
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return old, 0, ctx.Err()
+			return old, 0, key, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

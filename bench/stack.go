@@ -31,6 +31,9 @@ type stack struct {
 	NATSURL      string
 	DBURL        string
 	stopTel      func()
+	// dropDBs drops the databases the stack made for itself (production
+	// profile); nil keeps them.
+	dropDBs func()
 }
 
 // stackOptions are what a scenario changes in the run command's setup.
@@ -158,4 +161,7 @@ func (s *stack) Stop() {
 		<-s.exited
 	}
 	s.stopTel()
+	if s.dropDBs != nil {
+		s.dropDBs()
+	}
 }
