@@ -360,7 +360,11 @@ func checkOrders(ctx context.Context, d *driver) (*chaosResult, error) {
 			sent := s.UpdatesSent
 			d.mu.Unlock()
 			ks := updatesApplied(s.OrderID, got)
-			updates.check(inPublishingOrder(ks), "order %s (%s, %d updates sent): updates in event order %v", s.OrderID, st.State, sent, ks)
+			trail := ""
+			if !inPublishingOrder(ks) {
+				trail = commandTrail(ctx, d, s.OrderID)
+			}
+			updates.check(inPublishingOrder(ks), "order %s (%s, %d updates sent): updates in event order %v; %s", s.OrderID, st.State, sent, ks, trail)
 			res.UpdatesSettled += len(ks)
 			res.UpdatesSent += sent
 		}
@@ -450,6 +454,42 @@ func updatesApplied(orderID string, evs []contracts.Event) []int {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// commandTrail lists an order's commands as ORDER_COMMANDS stored them
+// (stream sequence and command ID), to tell a reordering broker from a
+// reordering bridge when an order's updates came out of order.
+func commandTrail(ctx context.Context, d *driver, orderID string) string {
+	js, err := jetstream.New(d.nc)
+	if err != nil {
+		return err.Error()
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cons, err := js.OrderedConsumer(cctx, contracts.StreamCommands, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{contracts.CommandsRoot + "." + orderID + ".>"}})
+	if err != nil {
+		return "command stream: " + err.Error()
+	}
+	var trail []string
+	for {
+		batch, err := cons.FetchNoWait(100)
+		if err != nil {
+			return "command stream: " + err.Error()
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			seq := uint64(0)
+			if md, err := m.Metadata(); err == nil {
+				seq = md.Sequence.Stream
+			}
+			trail = append(trail, fmt.Sprintf("%d:%s", seq, m.Headers().Get(jetstream.MsgIDHeader)))
+		}
+		if got == 0 {
+			return "ORDER_COMMANDS stored [" + strings.Join(trail, " ") + "]"
+		}
+	}
 }
 
 // inPublishingOrder: the updates were published one after the other, so a

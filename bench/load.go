@@ -110,11 +110,14 @@ type cpuKey struct {
 
 type cpuUse struct{ temporal, stack time.Duration }
 
-// stackProcs are the run command's children whose CPU time is counted.
-var stackProcs = []string{"temporal", "api", "bridge", "order-worker", "shipping-worker", "projector"}
+// stackProcs are the run command's children whose CPU time is counted
+// (the dev profile runs NATS inside the run command, the production one
+// as nats-server children).
+var stackProcs = []string{"api", "bridge", "order-worker", "shipping-worker", "projector", "nats-server"}
 
 func (d *driver) readCPU() cpuUse {
-	return cpuUse{temporal: cpuOf(d.st.PID(), "temporal"), stack: cpuOf(d.st.PID(), stackProcs...)}
+	t := cpuOf(d.st.PID(), d.st.temporalComm())
+	return cpuUse{temporal: t, stack: t + cpuOf(d.st.PID(), stackProcs...)}
 }
 
 // chargeCPU charges the CPU used since the last call to the current segment

@@ -22,7 +22,7 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "quick", "quick | capacity | faults | chaos")
+	scenario := flag.String("scenario", "quick", "quick | capacity | faults | chaos | scaling")
 	ratesFlag := flag.String("rates", "4,8,12,16,20", "capacity: offered orders/s per arm, rising")
 	rate := flag.Float64("rate", 5, "faults, quick: offered orders/s per arm")
 	orders := flag.Int("orders", 1000, "faults: orders per arm")
@@ -43,6 +43,7 @@ func main() {
 	shards := flag.Int("shards", 4, "prod profile: Temporal history shards")
 	replicas := flag.Int("replicas", 2, "prod profile: replicas of every service")
 	addressUpdates := flag.Int("address-updates", 0, "chaos: address updates sent after each start, one after the other (per-order command order); prod profile: 3 unless set")
+	configs := flag.String("configs", "dev,prod:1:1,prod:4:1,prod:16:1,prod:4:2", "scaling: configurations measured in turn, dev or prod:<history shards>:<replicas of every service>")
 	binDir := flag.String("bin", "", "directory of the run command and service binaries (default <repo>/.bin): another commit's .bin measures the code before a change")
 	flag.Parse()
 
@@ -76,7 +77,7 @@ func main() {
 		tune: tuning{sqlitePragmas: *pragmas, dynamicConfig: *dynamic}, priceSample: *priceSample,
 		live:       liveOptions{statusPerSec: *statusQPS, cancelShare: *cancelShare, cancelWithin: *cancelWithin},
 		chaosEvery: *chaosEvery, down: *down, binDir: *binDir,
-		profile: *profile, shards: *shards, replicas: *replicas, addressUpdates: *addressUpdates}
+		profile: *profile, shards: *shards, replicas: *replicas, addressUpdates: *addressUpdates, configs: *configs}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -111,6 +112,7 @@ type options struct {
 	shards          int
 	replicas        int
 	addressUpdates  int
+	configs         string
 }
 
 // withoutEager is the default dynamic config with eager activity execution
@@ -150,6 +152,8 @@ func run(ctx context.Context, o options) error {
 		rates = []float64{rate}
 	case "chaos":
 		return runChaos(ctx, root, out, o)
+	case "scaling":
+		return runScaling(ctx, root, out, o)
 	default:
 		return fmt.Errorf("unknown scenario %q", scenario)
 	}

@@ -80,12 +80,12 @@ func childPID(parent int, name string) (int, error) {
 	return pid, nil
 }
 
-// cpuOf sums the CPU time of the named children of parent; a child not
-// running (being restarted) counts nothing.
+// cpuOf sums the CPU time of the named children of parent, every copy of
+// each; a child not running (being restarted) counts nothing.
 func cpuOf(parent int, names ...string) time.Duration {
 	var total time.Duration
 	for _, n := range names {
-		if pid, err := childPID(parent, n); err == nil {
+		for _, pid := range childPIDs(parent, n) {
 			if _, cpu, _, err := procStat(pid); err == nil {
 				total += cpu
 			}

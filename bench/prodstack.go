@@ -68,6 +68,7 @@ func startProdStack(ctx context.Context, root, dataDir, logPath string, o prodOp
 		TemporalAddr: fmt.Sprintf("127.0.0.1:%d", temporalPort),
 		NATSURL:      strings.Join(natsURLs, ","),
 		DBURL:        dbs["DATABASE_URL"],
+		prod:         true,
 		stopTel:      func() {},
 		dropDBs: func() {
 			for _, u := range dbs {

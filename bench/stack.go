@@ -34,6 +34,17 @@ type stack struct {
 	// dropDBs drops the databases the stack made for itself (production
 	// profile); nil keeps them.
 	dropDBs func()
+	// prod: the production profile (.bin/prodstack).
+	prod bool
+}
+
+// temporalComm is the Temporal server's process name: the CLI's dev server
+// or the server built from go.temporal.io/server.
+func (s *stack) temporalComm() string {
+	if s.prod {
+		return "temporal-server"
+	}
+	return "temporal"
 }
 
 // stackOptions are what a scenario changes in the run command's setup.
