@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -362,7 +363,7 @@ func checkOrders(ctx context.Context, d *driver) (*chaosResult, error) {
 			ks := updatesApplied(s.OrderID, got)
 			trail := ""
 			if !inPublishingOrder(ks) {
-				trail = commandTrail(ctx, d, s.OrderID)
+				trail = commandTrail(ctx, d, s.OrderID) + "; Temporal " + signalTrail(ctx, d, s.OrderID)
 			}
 			updates.check(inPublishingOrder(ks), "order %s (%s, %d updates sent): updates in event order %v; %s", s.OrderID, st.State, sent, ks, trail)
 			res.UpdatesSettled += len(ks)
@@ -490,6 +491,50 @@ func commandTrail(ctx context.Context, d *driver, orderID string) string {
 			return "ORDER_COMMANDS stored [" + strings.Join(trail, " ") + "]"
 		}
 	}
+}
+
+// signalTrail lists, in history order, the update-address signals the
+// order's workflow received (W:k), forwarded to its shipping child (F:k),
+// and the child received (C:k), to tell where updates changed order.
+func signalTrail(ctx context.Context, d *driver, orderID string) string {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	k := func(p *commonpb.Payloads) string {
+		var sp contracts.SignalPayload
+		if err := converter.GetDefaultDataConverter().FromPayloads(p, &sp); err != nil {
+			return "?"
+		}
+		return strings.TrimPrefix(sp.CommandID, updateCommandPrefix(orderID))
+	}
+	parent, err := history(cctx, d.tc, contracts.OrderWorkflowID(orderID), "")
+	if err != nil {
+		return err.Error()
+	}
+	var trail []string
+	for _, e := range parent {
+		if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == contracts.SignalUpdateAddress {
+			trail = append(trail, "W:"+k(a.GetInput()))
+		}
+		if a := e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes(); a != nil && a.GetSignalName() == contracts.SignalUpdateAddress {
+			trail = append(trail, "F:"+k(a.GetInput()))
+		}
+		a := e.GetChildWorkflowExecutionStartedEventAttributes()
+		if a == nil {
+			continue
+		}
+		child, err := history(cctx, d.tc, a.GetWorkflowExecution().GetWorkflowId(), a.GetWorkflowExecution().GetRunId())
+		if err != nil {
+			return err.Error()
+		}
+		var got []string
+		for _, ce := range child {
+			if ca := ce.GetWorkflowExecutionSignaledEventAttributes(); ca != nil && ca.GetSignalName() == contracts.SignalUpdateAddress {
+				got = append(got, "C:"+k(ca.GetInput()))
+			}
+		}
+		trail = append(trail, "child "+a.GetWorkflowExecution().GetWorkflowId()+" ["+strings.Join(got, " ")+"]")
+	}
+	return "[" + strings.Join(trail, " ") + "]"
 }
 
 // inPublishingOrder: the updates were published one after the other, so a
