@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -223,5 +224,50 @@ orderflow_bridge_commands_total 0.5
 `
 	if got := sumMetric(bufio.NewScanner(strings.NewReader(text)), "orderflow_bridge_commands_total"); got != 42.5 {
 		t.Fatalf("sumMetric = %v, want 42.5", got)
+	}
+}
+
+func TestParseScalingConfigs(t *testing.T) {
+	got, err := parseScalingConfigs("dev, prod:1:1,prod:16:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []scalingConfig{{Name: "dev server"}, {Name: "prod 1 shards ×1", Prod: true, Shards: 1, Replicas: 1},
+		{Name: "prod 16 shards ×2", Prod: true, Shards: 16, Replicas: 2}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("parseScalingConfigs = %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{"prod:4", "prod:0:1", "prod:4:x", "staging"} {
+		if _, err := parseScalingConfigs(bad); err == nil {
+			t.Errorf("parseScalingConfigs(%q) did not fail", bad)
+		}
+	}
+}
+
+// TestScalingReport draws the plots and the table from made-up points: one
+// line per configuration, the knee the highest flat rate.
+func TestScalingReport(t *testing.T) {
+	configs := []scalingConfig{{Name: "dev server"}, {Name: "prod 4 shards ×1", Prod: true, Shards: 4, Replicas: 1}}
+	point := func(c string, rate, p99 float64, flat bool) scalingPoint {
+		return scalingPoint{Config: c, Offered: rate, Flat: flat, TemporalCPUms: 200, HistoryEvents: 120,
+			Row: Row{Orders: 10, ThroughputPerS: rate * 0.9, Terminal: Dist{P50: p99 / 2, P99: p99}}}
+	}
+	points := []scalingPoint{point("dev server", 2, 700, true), point("dev server", 4, 900, true), point("dev server", 6, 2600, false),
+		point("prod 4 shards ×1", 2, 1200, true), point("prod 4 shards ×1", 4, 7000, false)}
+	base := filepath.Join(t.TempDir(), "scaling")
+	files, err := scalingPlots(base, configs, points)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 6 {
+		t.Fatalf("plots %v, want an SVG and a PNG for each of e2e, throughput, cpu", files)
+	}
+	svg, err := os.ReadFile(base + "-e2e.svg")
+	if err != nil || !strings.Contains(string(svg), "prod 4 shards ×1 p99") || !strings.Contains(string(svg), "dev server p50") {
+		t.Fatalf("e2e plot lacks its legend (%v)", err)
+	}
+	md := scalingMarkdown("stamp", "bench -scenario scaling", options{segment: 8 * time.Second}, configs, points)
+	if !strings.Contains(md, "dev server 4/s, prod 4 shards ×1 2/s") || strings.Count(md, "\n| ") != 6 {
+		t.Fatalf("scaling table:\n%s", md)
 	}
 }

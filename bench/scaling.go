@@ -65,6 +65,9 @@ type scalingPoint struct {
 // runScaling measures each configuration in turn on the same machine, in
 // one run: a fresh stack, then capacity steps at rising rates through the
 // pipeline arm with faults off, until a step is no longer flat (the knee).
+// A step is flat when every order finished without errors and its e2e p99
+// stays within twice the first configuration's first p99 plus 500 ms: the
+// same yardstick for every configuration.
 func runScaling(ctx context.Context, root, out string, o options) error {
 	configs, err := parseScalingConfigs(o.configs)
 	if err != nil {
@@ -84,8 +87,9 @@ func runScaling(ctx context.Context, root, out string, o options) error {
 	}
 	base := filepath.Join(out, "scaling-"+stamp)
 	var points []scalingPoint
+	baseline := 0.0 // e2e p99 of the first configuration's first step: one yardstick for all
 	for i, c := range configs {
-		ps, err := scaleConfig(ctx, root, fmt.Sprintf("%s-%d", base, i), stamp, i, c, rates, o)
+		ps, err := scaleConfig(ctx, root, fmt.Sprintf("%s-%d", base, i), stamp, i, c, rates, &baseline, o)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.Name, err)
 		}
@@ -110,7 +114,7 @@ func runScaling(ctx context.Context, root, out string, o options) error {
 }
 
 // scaleConfig runs the capacity steps on one fresh stack.
-func scaleConfig(ctx context.Context, root, base, stamp string, idx int, c scalingConfig, rates []float64, o options) ([]scalingPoint, error) {
+func scaleConfig(ctx context.Context, root, base, stamp string, idx int, c scalingConfig, rates []float64, baseline *float64, o options) ([]scalingPoint, error) {
 	dataDir, err := os.MkdirTemp("", "orderflow-scaling-")
 	if err != nil {
 		return nil, err
@@ -140,7 +144,6 @@ func scaleConfig(ctx context.Context, root, base, stamp string, idx int, c scali
 	d.take()
 
 	var points []scalingPoint
-	baseline := 0.0
 	for _, r := range rates {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -156,11 +159,11 @@ func scaleConfig(ctx context.Context, root, base, stamp string, idx int, c scali
 		}
 		row := rows[0]
 		row.ThroughputPerS = throughput(b.samples)
-		if baseline == 0 {
-			baseline = row.Terminal.P99
+		if *baseline == 0 {
+			*baseline = row.Terminal.P99
 		}
 		p := scalingPoint{Config: c.Name, Offered: r, Row: row,
-			Flat: row.Unfinished == 0 && row.Errors == 0 && row.Terminal.P99 <= 2*baseline+500}
+			Flat: row.Unfinished == 0 && row.Errors == 0 && row.Terminal.P99 <= 2**baseline+500}
 		if row.Price != nil {
 			p.TemporalCPUms, p.StackCPUms, p.HistoryEvents = row.Price.TemporalCPUms, row.Price.StackCPUms, row.Price.HistoryEvents
 		}
@@ -200,7 +203,7 @@ func throughput(samples []sample) float64 {
 func scalingMarkdown(stamp, command string, o options, configs []scalingConfig, points []scalingPoint) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### scaling scenario, %s UTC\n\n`%s`\n\n", stamp, command)
-	fmt.Fprintf(&b, "Pipeline arm (HTTP → JetStream → bridge → Temporal), faults off, one %s step per offered rate on a fresh stack per configuration, rising until a step is not flat. ", o.segment)
+	fmt.Fprintf(&b, "Pipeline arm (HTTP → JetStream → bridge → Temporal), faults off, one %s step per offered rate on a fresh stack per configuration, rising until a step is not flat (an order unfinished 45 s after the step, an error, or e2e p99 over twice the first configuration's lowest-rate p99 plus 500 ms). ", o.segment)
 	b.WriteString("Temporal CPU is the dev server's or the server's process (utime+stime from /proc) over the step and its drain, per order.\n\n")
 	b.WriteString("| configuration | offered/s | orders | throughput/s | e2e p50 | e2e p99 | unfinished | Temporal CPU-ms/order | stack CPU-ms/order | history events/order | flat |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range points {
@@ -276,11 +279,14 @@ func scalingPlots(base string, configs []scalingConfig, points []scalingPoint) (
 				pl.Legend.Add(label, line, dots)
 			}
 		}
-		file := base + "-" + m.file + ".svg"
-		if err := pl.Save(7*vg.Inch, 4.5*vg.Inch, file); err != nil {
-			return nil, err
+		// SVG for the document, PNG for viewers that do not render SVG.
+		for _, ext := range []string{".svg", ".png"} {
+			file := base + "-" + m.file + ext
+			if err := pl.Save(7*vg.Inch, 4.5*vg.Inch, file); err != nil {
+				return nil, err
+			}
+			files = append(files, file)
 		}
-		files = append(files, file)
 	}
 	return files, nil
 }
