@@ -114,6 +114,7 @@ func TestUpdatesInPublishingOrder(t *testing.T) {
 		return event(contracts.EventSignalRejected, map[string]string{"signal": contracts.SignalUpdateAddress,
 			"command_id": updateCommandID(order, k), "reason": "carrier already dispatched"})
 	}
+	seq := func(e contracts.Event, n int64) contracts.Event { e.Seq = n; return e }
 	other := event(contracts.EventSignalRejected, map[string]string{"signal": contracts.SignalCancel, "command_id": "cancel-" + order})
 	for _, c := range []struct {
 		name string
@@ -122,6 +123,8 @@ func TestUpdatesInPublishingOrder(t *testing.T) {
 		ok   bool
 	}{
 		{"all applied", []contracts.Event{addr(1), other, addr(2), addr(3)}, []int{1, 2, 3}, true},
+		{"stored out of seq order, applied in order", []contracts.Event{seq(addr(3), 3), seq(addr(1), 1), seq(addr(2), 2)}, []int{1, 2, 3}, true},
+		{"applied out of order", []contracts.Event{seq(addr(2), 1), seq(addr(1), 2)}, []int{2, 1}, false},
 		{"the last rejected after dispatch", []contracts.Event{addr(1), addr(2), rejected(3)}, []int{1, 2, 3}, true},
 		{"the last ones reached an ended order", []contracts.Event{addr(1)}, []int{1}, true},
 		{"none", nil, nil, true},
