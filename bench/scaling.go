@@ -132,6 +132,16 @@ func scaleConfig(ctx context.Context, root, base, stamp string, idx int, c scali
 	if err != nil {
 		return nil, err
 	}
+	if !c.Prod {
+		// The dev profile's database is the bench's; the production
+		// profile drops its own three.
+		dbURL := st.DBURL
+		st.dropDBs = func() {
+			if err := dropDatabase(context.Background(), dbURL); err != nil {
+				fmt.Fprintln(os.Stderr, "bench: drop database:", err)
+			}
+		}
+	}
 	defer st.Stop()
 	d, err := newDriver(ctx, st, fmt.Sprintf("scale-%s-%d", strings.ToLower(stamp), idx), liveOptions{})
 	if err != nil {
