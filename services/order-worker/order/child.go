@@ -34,6 +34,8 @@ type child struct {
 	started  bool
 	pending  []forwardedSignal
 	progress time.Time // last report, for the stall check
+	outbox   []forwardedSignal // forwarded, not yet sent (serial forward)
+	sending  bool              // a coroutine is sending the outbox
 }
 
 type forwardedSignal struct {

@@ -102,9 +102,29 @@ func (o *order) onSignal(name string, p contracts.SignalPayload) {
 
 func (o *order) forward(f forwardedSignal) {
 	o.log.Info("signal forwarded to shipping", "signal", f.signal, logging.KeyCommandID, f.payload.CommandID)
-	// Not waited for: if the child has already ended, the signal fails and
-	// the parent settles it from the child's result (settleLeftovers).
-	o.child.fut.SignalChildWorkflow(o.ctx, f.signal, f.payload)
+	if workflow.GetVersion(o.ctx, changeSerialForward, workflow.DefaultVersion, versionSerialForward) == workflow.DefaultVersion {
+		o.child.fut.SignalChildWorkflow(o.ctx, f.signal, f.payload)
+		return
+	}
+	// One at a time, each once the one before has reached the child: two
+	// signals in flight at once may reach it in either order, and an
+	// address update must not overtake the one before it. If the child has
+	// already ended, the signal fails and the parent settles it from the
+	// child's result (settleLeftovers).
+	ch := o.child
+	ch.outbox = append(ch.outbox, f)
+	if ch.sending {
+		return
+	}
+	ch.sending = true
+	workflow.Go(o.ctx, func(ctx workflow.Context) {
+		for len(ch.outbox) > 0 {
+			next := ch.outbox[0]
+			ch.outbox = ch.outbox[1:]
+			_ = ch.fut.SignalChildWorkflow(ctx, next.signal, next.payload).Get(ctx, nil)
+		}
+		ch.sending = false
+	})
 }
 
 func (o *order) record(name string, accepted bool, reason string) {

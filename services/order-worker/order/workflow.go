@@ -24,6 +24,11 @@ const (
 	// activities. Histories without the marker run v0 (local activities).
 	changeDurable  = "durable-activities"
 	versionDurable = 1
+	// changeSerialForward marks orders that forward signals to the shipping
+	// child one at a time (child.go); before it, two forwarded signals could
+	// reach the child in either order.
+	changeSerialForward  = "serial-forward"
+	versionSerialForward = 1
 	// CurrentVersion names the testdata directory new histories go to.
 	CurrentVersion = versionDurable
 )

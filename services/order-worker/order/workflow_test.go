@@ -3,6 +3,7 @@ package order
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -270,6 +271,39 @@ func TestAddressUpdateBeforeDispatchReachesCarrier(t *testing.T) {
 	}
 	if !hasAll(types, contracts.EventAddressUpdated) || len(st.Signals) != 1 || !st.Signals[0].Accepted {
 		t.Fatalf("events %v signals %+v", types, st.Signals)
+	}
+}
+
+// Several updates while the child is shipping are forwarded one at a time,
+// in the order they arrived, and every one is decided: the carrier gets
+// the last.
+func TestAddressUpdatesDuringShippingKeepTheirOrder(t *testing.T) {
+	w := newWFTest(t)
+	in := orderInput("addr-many")
+	streets := []string{"1 First St", "2 Second St", "3 Third St"}
+	w.onStart["PreparePackage"] = func(converter.EncodedValues) bool {
+		for i, street := range streets {
+			a := newAddress
+			a.Street = street
+			w.env.SignalWorkflow(contracts.SignalUpdateAddress, contracts.SignalPayload{CommandID: fmt.Sprintf("a%d", i), Address: &a})
+		}
+		return true
+	}
+	st, types := w.run(in)
+	if st.State != domain.StateShipped || st.Address.Street != streets[2] {
+		t.Fatalf("state %s address %+v", st.State, st.Address)
+	}
+	if got := w.carrier.addresses(); len(got) != 1 || got[0].Street != streets[2] {
+		t.Fatalf("carrier dispatched to %+v, want the last address", got)
+	}
+	updated := 0
+	for _, ty := range types {
+		if ty == contracts.EventAddressUpdated {
+			updated++
+		}
+	}
+	if updated != len(streets) || len(st.Signals) != len(streets) {
+		t.Fatalf("%d address_updated events, signals %+v", updated, st.Signals)
 	}
 }
 
