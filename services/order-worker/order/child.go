@@ -33,7 +33,7 @@ type child struct {
 	fut      workflow.ChildWorkflowFuture
 	started  bool
 	pending  []forwardedSignal
-	progress time.Time // last report, for the stall check
+	progress time.Time         // last report, for the stall check
 	outbox   []forwardedSignal // forwarded, not yet sent (serial forward)
 	sending  bool              // a coroutine is sending the outbox
 }
