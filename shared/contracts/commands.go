@@ -3,8 +3,9 @@ package contracts
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/orderflow/orderflow/shared/domain"
 	"time"
+
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // CommandKind is the last token of a command subject.

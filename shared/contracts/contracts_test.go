@@ -3,10 +3,11 @@ package contracts
 import (
 	"encoding/json"
 	"errors"
-	"github.com/orderflow/orderflow/shared/domain"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 func TestValidateOrderID(t *testing.T) {

@@ -1,8 +1,9 @@
 package contracts
 
 import (
-	"github.com/orderflow/orderflow/shared/domain"
 	"time"
+
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // OrderInput is OrderWorkflow's only argument.

@@ -2,9 +2,10 @@ package contracts
 
 import (
 	"fmt"
-	"github.com/orderflow/orderflow/shared/domain"
 	"regexp"
 	"strings"
+
+	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // Stream names. Streams are created by natsx.EnsureStreams, never by

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/orderflow/orderflow/shared/permanent"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/orderflow/orderflow/services/bridge/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"github.com/orderflow/orderflow/shared/temporalx"
 )
 

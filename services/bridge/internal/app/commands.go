@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/orderflow/orderflow/shared/permanent"
 	"log/slog"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
 	"github.com/orderflow/orderflow/shared/logging"
+	"github.com/orderflow/orderflow/shared/permanent"
 )
 
 // Rejection reasons a sender sees in CommandResult.Reason.

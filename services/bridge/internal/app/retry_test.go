@@ -3,11 +3,12 @@ package app
 import (
 	"context"
 	"errors"
-	"github.com/orderflow/orderflow/shared/permanent"
 	"testing"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+
+	"github.com/orderflow/orderflow/shared/permanent"
 )
 
 var fast = Backoff{Min: time.Millisecond, Max: 2 * time.Millisecond}

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/orderflow/orderflow/shared/permanent"
 	"hash/fnv"
 	"log/slog"
 	"slices"
@@ -30,6 +29,7 @@ import (
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/permanent"
 )
 
 // Applier settles one decoded command (app.Commands).

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/orderflow/orderflow/shared/permanent"
 	"slices"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orderflow/orderflow/services/projector/internal/app"
+	"github.com/orderflow/orderflow/shared/permanent"
 )
 
 // Store implements app.Writer on a pgx pool.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/orderflow/orderflow/shared/permanent"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 

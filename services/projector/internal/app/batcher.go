@@ -3,11 +3,11 @@ package app
 import (
 	"context"
 	"errors"
-	"github.com/orderflow/orderflow/shared/permanent"
 	"log/slog"
 	"time"
 
 	"github.com/orderflow/orderflow/shared/logging"
+	"github.com/orderflow/orderflow/shared/permanent"
 )
 
 // ErrStopped is returned to callers once the batcher has stopped.

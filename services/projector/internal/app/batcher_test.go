@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/orderflow/orderflow/shared/permanent"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
+	"github.com/orderflow/orderflow/shared/permanent"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 

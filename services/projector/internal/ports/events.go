@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/orderflow/orderflow/shared/permanent"
 	"log/slog"
 	"time"
 
@@ -32,6 +31,7 @@ import (
 	"github.com/orderflow/orderflow/services/projector/internal/app"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/logging"
+	"github.com/orderflow/orderflow/shared/permanent"
 )
 
 var tracer = otel.Tracer("github.com/orderflow/orderflow/services/projector")

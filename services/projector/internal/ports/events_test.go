@@ -3,7 +3,6 @@ package ports
 import (
 	"encoding/json"
 	"errors"
-	"github.com/orderflow/orderflow/shared/permanent"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/domain"
+	"github.com/orderflow/orderflow/shared/permanent"
 )
 
 func TestDecode(t *testing.T) {
