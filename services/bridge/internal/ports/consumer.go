@@ -80,7 +80,10 @@ const PriorityGroup = "bridge"
 // commands are unsettled (the ack floor is below its first command) fences:
 // it holds every command from that point on until the older ones are
 // settled or AckWait (plus the reorder window) has passed, and its
-// partitions then apply everything in stream order.
+// partitions then apply everything in stream order. A delivery lost on its
+// way here while the pin stays (a NATS node died with it in flight: a gap in
+// the consumer's delivery sequence) comes back after AckWait the same way,
+// so a gap raises the same fence.
 type Consumer struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
@@ -90,7 +93,10 @@ type Consumer struct {
 	parts []*partition
 	cons  jetstream.Consumer
 	pinID string // the pin this bridge last saw; only dispatch touches it
-	fence fence
+	// lastDelivery is the consumer sequence of the last delivery this
+	// bridge received under pinID; only dispatch touches it.
+	lastDelivery uint64
+	fence        fence
 }
 
 // pinIDHeader carries the pin on the messages JetStream delivers to the
@@ -98,11 +104,15 @@ type Consumer struct {
 const pinIDHeader = "Nats-Pin-Id"
 
 // fence holds back commands at or after point while commands before it may
-// still be held by a bridge that lost the pin.
+// still be out of this bridge's hands: held by a bridge that lost the pin,
+// or lost in delivery.
 type fence struct {
 	mu    sync.Mutex
 	point uint64 // stream sequence; 0: no fence
 	until time.Time
+	// clear is the stream sequence the ack floor must reach before until for
+	// the fence to lift early: the highest point raised while it stood.
+	clear uint64
 }
 
 // hold reports until when a command at seq must wait; zero: it need not.
@@ -115,16 +125,33 @@ func (f *fence) hold(seq uint64) time.Time {
 	return f.until
 }
 
-func (f *fence) raise(point uint64, until time.Time) {
+// raise fences from point until until, or widens a fence that stands; it
+// reports whether the fence was down (so a watcher must be started).
+func (f *fence) raise(point uint64, until time.Time) bool {
 	f.mu.Lock()
-	f.point, f.until = point, until
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	if f.point == 0 {
+		f.point, f.until, f.clear = point, until, point
+		return true
+	}
+	f.point, f.clear = min(f.point, point), max(f.clear, point)
+	if until.After(f.until) {
+		f.until = until
+	}
+	return false
 }
 
-func (f *fence) lift() {
+// tryLift lifts the fence once the ack floor shows every command before
+// clear settled (settled), or at its deadline; lifted says it is down.
+func (f *fence) tryLift(ackFloor uint64, floorKnown bool, now time.Time) (lifted, settled bool) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	settled = floorKnown && ackFloor+1 >= f.clear
+	if f.point != 0 && !settled && now.Before(f.until) {
+		return false, false
+	}
 	f.point = 0
-	f.mu.Unlock()
+	return true, settled
 }
 
 // NewConsumer wires the consumer; Run starts it.
@@ -341,9 +368,17 @@ func (c *Consumer) dispatch(ctx context.Context, m jetstream.Msg) {
 			e.notBefore = time.Now().Add(c.opts.ReorderWindow)
 		}
 	}
-	if pin := m.Headers().Get(pinIDHeader); pin != "" && pin != c.pinID {
-		c.pinID = pin
+	delivery := deliverySeq(m)
+	switch pin := m.Headers().Get(pinIDHeader); {
+	case pin == "":
+	case pin != c.pinID:
+		c.pinID, c.lastDelivery = pin, delivery
 		c.pinned(ctx, e.seq)
+	case delivery > c.lastDelivery+1:
+		c.missed(ctx, e.seq, c.lastDelivery+1, delivery-1)
+		c.lastDelivery = delivery
+	default:
+		c.lastDelivery = max(c.lastDelivery, delivery)
 	}
 	if until := c.fence.hold(e.seq); !until.IsZero() {
 		e.fenced, e.notBefore = true, until
@@ -370,20 +405,46 @@ func (c *Consumer) pinned(ctx context.Context, first uint64) {
 		c.log.Info("pinned: command consumer is this bridge's", "first_seq", first)
 		return
 	}
+	c.raiseFence(ctx, first, info, "pinned while older commands are unsettled; holding newer ones until they are")
+}
+
+// missed runs when deliveries from..to of the consumer did not reach this
+// bridge although it kept the pin: they come back after AckWait, behind the
+// command at stream sequence seq and maybe behind later commands of their
+// own orders, so unless everything before seq is settled the fence holds
+// from seq on.
+func (c *Consumer) missed(ctx context.Context, seq, from, to uint64) {
+	c.opts.Metrics.observeMissedDeliveries(to - from + 1)
+	info, err := c.cons.Info(ctx)
+	if err != nil {
+		c.log.Warn("deliveries missed and the consumer's ack floor is unknown; fencing", logging.Err(err))
+	}
+	if err == nil && info.AckFloor.Stream+1 >= seq {
+		c.log.Info("deliveries missed, every older command is settled", "deliveries", fmt.Sprintf("%d-%d", from, to), "stream_seq", seq)
+		return
+	}
+	c.raiseFence(ctx, seq, info, fmt.Sprintf("deliveries %d-%d missed; holding newer commands until older ones are settled", from, to))
+}
+
+// raiseFence holds commands from point on for at most AckWait plus the
+// reorder window plus a second: by then every delivery before point has
+// come back here or been settled elsewhere.
+func (c *Consumer) raiseFence(ctx context.Context, point uint64, info *jetstream.ConsumerInfo, why string) {
 	until := time.Now().Add(c.opts.AckWait + c.opts.ReorderWindow + time.Second)
-	c.fence.raise(first, until)
+	start := c.fence.raise(point, until)
 	floor := uint64(0)
 	if info != nil {
 		floor = info.AckFloor.Stream
 	}
-	c.log.Warn("pinned while older commands are unsettled; holding newer ones until they are",
-		"first_seq", first, "ack_floor", floor, "until", until)
-	go c.watchFence(ctx, first, until)
+	c.log.Warn(why, "first_seq", point, "ack_floor", floor, "until", until)
+	if start {
+		go c.watchFence(ctx)
+	}
 }
 
-// watchFence lifts the fence once every command before point is settled,
-// or at until.
-func (c *Consumer) watchFence(ctx context.Context, point uint64, until time.Time) {
+// watchFence lifts the fence once every command before its point is
+// settled, or at its deadline.
+func (c *Consumer) watchFence(ctx context.Context) {
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -392,15 +453,18 @@ func (c *Consumer) watchFence(ctx context.Context, point uint64, until time.Time
 			return
 		case now := <-t.C:
 			info, err := c.cons.Info(ctx)
-			settled := err == nil && info.AckFloor.Stream+1 >= point
-			if !settled && now.Before(until) {
+			floor := uint64(0)
+			if err == nil {
+				floor = info.AckFloor.Stream
+			}
+			lifted, settled := c.fence.tryLift(floor, err == nil, now)
+			if !lifted {
 				continue
 			}
-			c.fence.lift()
 			for _, p := range c.parts {
 				p.release()
 			}
-			c.log.Info("fence lifted", "point", point, "older_settled", settled)
+			c.log.Info("fence lifted", "ack_floor", floor, "older_settled", settled)
 			return
 		}
 	}
@@ -602,6 +666,15 @@ func commandID(h nats.Header, body []byte, stream string, seq uint64) string {
 		return b.CommandID
 	}
 	return stream + "-" + strconv.FormatUint(seq, 10)
+}
+
+// deliverySeq is the consumer's delivery sequence of m (0 when unknown).
+func deliverySeq(m jetstream.Msg) uint64 {
+	meta, err := m.Metadata()
+	if err != nil {
+		return 0
+	}
+	return meta.Sequence.Consumer
 }
 
 func maxDeliveriesSubject(durable string) string {

@@ -26,6 +26,7 @@ type Metrics struct {
 	settled      *prometheus.CounterVec
 	deadLettered *prometheus.CounterVec
 	applyLatency *prometheus.HistogramVec
+	missed       prometheus.Counter
 }
 
 // NewMetrics registers the bridge's metrics with reg (nil: unregistered).
@@ -44,9 +45,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to settle one command against Temporal (all in-place retries) by kind.",
 			Buckets: ops.LatencyBuckets,
 		}, []string{"kind"}),
+		missed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ops.Namespace, Subsystem: "bridge", Name: "deliveries_missed_total",
+			Help: "Command deliveries that never reached this bridge while it held the pin (gaps in the consumer's delivery sequence).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.settled, m.deadLettered, m.applyLatency)
+		reg.MustRegister(m.settled, m.deadLettered, m.applyLatency, m.missed)
 	}
 	return m
 }
@@ -63,6 +68,8 @@ func (m *Metrics) observeDeadLetter(subject, reason string) {
 	}
 	m.deadLettered.WithLabelValues(kind, reason).Inc()
 }
+
+func (m *Metrics) observeMissedDeliveries(n uint64) { m.missed.Add(float64(n)) }
 
 func rejectionLabel(reason string) string {
 	switch reason {
