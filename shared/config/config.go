@@ -78,6 +78,10 @@ type Log struct {
 	Format string     `env:"LOG_FORMAT" envDefault:"text"` // text or json
 }
 
+// LogSettings is l itself: a service's Config, which embeds Log, hands it
+// to app.Run this way.
+func (l Log) LogSettings() Log { return l }
+
 // NATS locates the broker and says who the service is to it. Give at most
 // one of Creds, NKeySeedFile or User (with Password); see natsx.Options.
 type NATS struct {
@@ -172,3 +176,7 @@ func (t Temporal) NamespaceName() string {
 type Shutdown struct {
 	Timeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s"`
 }
+
+// ShutdownSettings is s itself: a service's Config, which embeds Shutdown,
+// hands it to app.Run this way.
+func (s Shutdown) ShutdownSettings() Shutdown { return s }

@@ -41,6 +41,9 @@ type Config struct {
 	CodecCORS     []string      `env:"CODEC_CORS_ORIGINS"`
 }
 
+// OpsAddress is OpsAddr, for app.Run.
+func (c Config) OpsAddress() string { return c.OpsAddr }
+
 // AuthEnabled reports whether any credential source is configured.
 func (c Config) AuthEnabled() bool {
 	return c.APIKeysFile != "" || c.JWKSFile != "" || c.JWKSURL != ""

@@ -64,6 +64,9 @@ type Config struct {
 	OpsAddr string `env:"OPS_ADDR" envDefault:":9182"`
 }
 
+// OpsAddress is OpsAddr, for app.Run.
+func (c Config) OpsAddress() string { return c.OpsAddr }
+
 // Validate refuses settings that would break ordering or keep-alives.
 func (c Config) Validate() error {
 	var p config.Problems

@@ -65,6 +65,9 @@ type Config struct {
 	MaxShippingAttempts int `env:"MAX_SHIPPING_ATTEMPTS" envDefault:"3"`
 }
 
+// OpsAddress is OpsAddr, for app.Run.
+func (c Config) OpsAddress() string { return c.OpsAddr }
+
 // Validate checks ranges the defaults cannot express.
 func (c Config) Validate() error {
 	var p config.Problems

@@ -47,6 +47,9 @@ type Config struct {
 	OpsAddr string `env:"OPS_ADDR" envDefault:":9185"`
 }
 
+// OpsAddress is OpsAddr, for app.Run.
+func (c Config) OpsAddress() string { return c.OpsAddr }
+
 // Validate rejects settings that cannot work.
 func (c Config) Validate() error {
 	var p config.Problems

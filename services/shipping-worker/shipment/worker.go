@@ -29,6 +29,9 @@ type Config struct {
 	OpsAddr string `env:"OPS_ADDR" envDefault:":9184"`
 }
 
+// OpsAddress is OpsAddr, for app.Run.
+func (c Config) OpsAddress() string { return c.OpsAddr }
+
 // Validate checks what the environment cannot express with defaults.
 func (c Config) Validate() error {
 	var p config.Problems

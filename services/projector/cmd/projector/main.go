@@ -7,7 +7,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"os"
 
@@ -16,61 +16,65 @@ import (
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/logging"
 	"github.com/orderflow/orderflow/shared/natsx"
-	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
-func main() { app.Main("projector", run) }
-
-// run opens the connections (connect) and runs the projector on them. On
-// the way out projector.Run stops intake (the router drains the
-// subscriber's connection) and settles in-flight events, then the
-// connections close last opened first: the subscriber's, the other NATS
-// connection (dead letters still in flight go out), the pool.
-func run(ctx context.Context) error {
+func main() {
 	mode := "run"
 	if len(os.Args) > 1 {
 		mode = os.Args[1]
 	}
-	if mode != "run" && mode != "rebuild" {
-		return fmt.Errorf("usage: projector [run|rebuild]")
+	switch mode {
+	case "run":
+		app.Run("projector", serve)
+	case "rebuild":
+		app.Main("projector", rebuild)
+	default: // app.Main answers --version before run
+		app.Main("projector", func(context.Context) error { return errors.New("usage: projector [run|rebuild]") })
 	}
+}
+
+// serve opens the connections (connect) and runs the projector on them. On
+// the way out projector.Run stops intake (the router drains the
+// subscriber's connection) and settles in-flight events, then the
+// connections close last opened first: the subscriber's, the other NATS
+// connection (dead letters still in flight go out), the pool.
+func serve(ctx context.Context, cfg projector.Config, s *app.Service) error {
+	deps, err := connect(ctx, cfg, "projector-admin", s.Log, s.Conns)
+	if err != nil {
+		return err
+	}
+	return projector.Run(ctx, cfg, deps, s.Log, projector.WithOps(s.Ops))
+}
+
+// rebuild opens the connections without the ops listener and replays the
+// events (projector.Rebuild).
+func rebuild(ctx context.Context) error {
 	cfg, err := config.Load[projector.Config]()
 	if err != nil {
 		return err
 	}
-	if mode == "rebuild" {
-		log := logging.New("projector", cfg.Log)
-		conns := app.NewConns(cfg.Shutdown.Timeout, log)
-		defer conns.Close()
-		deps, err := connect(ctx, cfg, "projector-rebuild", log, conns)
-		if err != nil {
-			return err
-		}
-		return projector.Rebuild(ctx, cfg, deps, log)
+	log := logging.New("projector", cfg.Log)
+	conns := app.NewConns(cfg.Shutdown.Timeout, log)
+	defer conns.Close()
+	deps, err := connect(ctx, cfg, "projector-rebuild", log, conns)
+	if err != nil {
+		return err
 	}
-	return app.Serve(ctx, "projector", cfg.Log, cfg.OpsAddr, cfg.Shutdown, func(ctx context.Context, s *app.Service) error {
-		deps, err := connect(ctx, cfg, "projector-admin", s.Log, s.Conns)
-		if err != nil {
-			return err
-		}
-		return projector.Run(ctx, cfg, deps, s.Log, projector.WithOps(s.Ops))
-	})
+	return projector.Rebuild(ctx, cfg, deps, log)
 }
 
 // connect opens PostgreSQL, the NATS connection for streams, the consumer
 // and dead letters (named name, as NATS monitoring shows it), and the
 // Watermill subscriber's own, adding each to conns.
 func connect(ctx context.Context, cfg projector.Config, name string, log *slog.Logger, conns *app.Conns) (projector.Deps, error) {
-	pool, err := pgxx.Open(ctx, cfg.Postgres)
+	pool, err := conns.OpenPostgres(ctx, cfg.Postgres)
 	if err != nil {
 		return projector.Deps{}, err
 	}
-	conns.AddPostgres(pool)
-	nc, err := natsx.Connect(cfg.NATS, name, log)
+	nc, err := conns.ConnectNATS(cfg.NATS, name)
 	if err != nil {
 		return projector.Deps{}, err
 	}
-	conns.AddNATS(nc)
 	sub, err := natsx.Connect(cfg.NATS, "projector-consumer", log)
 	if err != nil {
 		return projector.Deps{}, err
