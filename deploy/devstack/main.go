@@ -19,9 +19,8 @@ import (
 
 // Config lists every variable the run command reads.
 type Config struct {
-	Log     config.Log
+	stackkit.Settings
 	DataDir string `env:"DATA_DIR" envDefault:".data"`
-	BinDir  string `env:"BIN_DIR" envDefault:".bin"`
 	NATSURL string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
 	// NATSRoles runs an embedded NATS from NATSConfig (the shipped
 	// least-privilege roles) on NATS_URL's port, with a fresh password per
@@ -32,16 +31,8 @@ type Config struct {
 	PGPort     int           `env:"PRIVATE_PG_PORT" envDefault:"5433"`
 	HTTPAddr   string        `env:"HTTP_ADDR" envDefault:":8000"`
 	Temporal   TemporalPorts `envPrefix:"TEMPORAL_"`
-	Faults     string        `env:"FAULTS" envDefault:"on"` // on: 33% fail, 34% hang; off: none
-	FailRate   string        `env:"FAULT_FAIL_RATE" envDefault:"0.33"`
-	HangRate   string        `env:"FAULT_HANG_RATE" envDefault:"0.34"`
 	StopAfter  time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	Ops        OpsAddrs
-	// RestartChildren makes the run command a supervisor: a child that exits
-	// is started again after RestartDelay instead of stopping everything.
-	// The chaos benchmark kills children with SIGKILL and relies on it.
-	RestartChildren bool          `env:"RESTART_CHILDREN" envDefault:"false"`
-	RestartDelay    time.Duration `env:"RESTART_DELAY" envDefault:"1s"`
 }
 
 // OpsAddrs are the services' ops listeners (/metrics, /livez, /readyz),
@@ -85,17 +76,6 @@ func listSetting(list, def []string) []string {
 	return list
 }
 
-// Validate rejects settings that cannot work.
-func (c *Config) Validate() error {
-	if c.Faults != "on" && c.Faults != "off" {
-		return fmt.Errorf("FAULTS must be on or off, not %q", c.Faults)
-	}
-	if c.RestartDelay < 0 {
-		return fmt.Errorf("RESTART_DELAY must not be negative, not %s", c.RestartDelay)
-	}
-	return nil
-}
-
 func main() { app.Main("devstack", run) }
 
 func run(ctx context.Context) error {
@@ -113,13 +93,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	s.printURLs()
-	select {
-	case <-ctx.Done():
-		log.Info("stopping: interrupt received")
-		return nil
-	case err := <-s.supervisor().Exited():
-		return err
-	}
+	return s.supervisor().Wait(ctx)
 }
 
 func (s *stack) printURLs() {
@@ -137,6 +111,6 @@ orderflow is running (Ctrl-C stops everything)
   metrics          %s
   tracing          %s
 
-`, api, api, s.cfg.Temporal.UIPort, s.cfg.Temporal.Port, s.natsURL, stackkit.Redact(s.dbURL), s.cfg.DataDir, s.faultsLabel(),
+`, api, api, s.cfg.Temporal.UIPort, s.cfg.Temporal.Port, s.natsURL, stackkit.Redact(s.dbURL), s.cfg.DataDir, s.cfg.FaultsLabel(),
 		s.opsLabel(), tracingLabel())
 }

@@ -47,8 +47,7 @@ type stack struct {
 // that exited again after RESTART_DELAY, as the chaos benchmark needs.
 func (s *stack) supervisor() *stackkit.Supervisor {
 	if s.sup == nil {
-		s.sup = &stackkit.Supervisor{Log: s.log, Restart: s.cfg.RestartChildren, RestartDelay: s.cfg.RestartDelay,
-			StopAfter: s.cfg.StopAfter, Environ: childEnviron}
+		s.sup = s.cfg.Supervisor(s.log, s.cfg.StopAfter, childEnviron)
 	}
 	return s.sup
 }
@@ -117,13 +116,6 @@ func tracingLabel() string {
 	return "not exported (set OTEL_EXPORTER_OTLP_ENDPOINT)"
 }
 
-func (s *stack) faultsLabel() string {
-	if s.cfg.Faults == "off" {
-		return "off (FAULTS=off)"
-	}
-	return fmt.Sprintf("on: %s fail, %s hang per attempt (FAULTS=off turns them off)", s.cfg.FailRate, s.cfg.HangRate)
-}
-
 func (s *stack) startTemporal() error {
 	bin := filepath.Join(s.cfg.BinDir, "temporal")
 	if _, err := os.Stat(bin); err != nil {
@@ -159,13 +151,9 @@ func (s *stack) ensureNATS(ctx context.Context) error {
 	}
 	nc, err := nats.Connect(s.natsURL, nats.Timeout(2*time.Second))
 	if err != nil {
-		u, perr := url.Parse(s.natsURL)
+		port, perr := natsPort(s.natsURL)
 		if perr != nil {
-			return fmt.Errorf("NATS_URL: %w", perr)
-		}
-		port := 4222
-		if p := u.Port(); p != "" {
-			fmt.Sscan(p, &port)
+			return perr
 		}
 		srv, serr := natsserver.NewServer(&natsserver.Options{
 			Host: "127.0.0.1", Port: port, JetStream: true, NoSigs: true,
@@ -186,12 +174,7 @@ func (s *stack) ensureNATS(ctx context.Context) error {
 	} else {
 		s.log.Info("using NATS", "url", s.natsURL)
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	if err := natsx.EnsureStreams(ctx, js); err != nil {
+	if err := provisionStreams(ctx, nc); err != nil {
 		return err
 	}
 	s.log.Info("streams ready")
@@ -201,13 +184,9 @@ func (s *stack) ensureNATS(ctx context.Context) error {
 // startNATSWithRoles runs the shipped role configuration in process with a
 // random password per role, and provisions the streams as admin.
 func (s *stack) startNATSWithRoles(ctx context.Context) error {
-	u, err := url.Parse(s.natsURL)
+	port, err := natsPort(s.natsURL)
 	if err != nil {
-		return fmt.Errorf("NATS_URL: %w", err)
-	}
-	port := 4222
-	if p := u.Port(); p != "" {
-		fmt.Sscan(p, &port)
+		return err
 	}
 	s.natsPasswords = map[string]string{}
 	for _, r := range natsx.Roles("bridge", "projector") {
@@ -245,16 +224,36 @@ func (s *stack) startNATSWithRoles(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connect as admin: %w", err)
 	}
+	if err := provisionStreams(ctx, nc); err != nil {
+		return err
+	}
+	s.log.Info("started embedded NATS with least-privilege roles", "url", s.natsURL, "config", s.cfg.NATSConfig)
+	return nil
+}
+
+// provisionStreams creates or updates the contract's streams through nc
+// (natsx.EnsureStreams), then closes nc.
+func provisionStreams(ctx context.Context, nc *nats.Conn) error {
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
-	if err := natsx.EnsureStreams(ctx, js); err != nil {
-		return err
+	return natsx.EnsureStreams(ctx, js)
+}
+
+// natsPort is the port of NATS_URL, where an embedded server listens:
+// NATS's default, 4222, when the URL names none.
+func natsPort(natsURL string) (int, error) {
+	u, err := url.Parse(natsURL)
+	if err != nil {
+		return 0, fmt.Errorf("NATS_URL: %w", err)
 	}
-	s.log.Info("started embedded NATS with least-privilege roles", "url", s.natsURL, "config", s.cfg.NATSConfig)
-	return nil
+	port := 4222
+	if p := u.Port(); p != "" {
+		fmt.Sscan(p, &port)
+	}
+	return port, nil
 }
 
 // natsEnv is the NATS identity of service name: its role's login when
@@ -320,11 +319,7 @@ func (s *stack) startService(name string) error {
 		"OPS_ADDR=" + s.cfg.Ops.For(name),
 	}
 	env = append(env, s.natsEnv(name)...)
-	if s.cfg.Faults == "on" {
-		env = append(env, "FAULT_FAIL_RATE="+s.cfg.FailRate, "FAULT_HANG_RATE="+s.cfg.HangRate)
-	} else {
-		env = append(env, "FAULT_FAIL_RATE=0", "FAULT_HANG_RATE=0")
-	}
+	env = append(env, s.cfg.FaultEnv()...)
 	_, err := s.supervisor().Spawn(name, bin, nil, env)
 	return err
 }
@@ -351,13 +346,7 @@ func childEnviron(name string) []string {
 	if name != "temporal" {
 		return os.Environ()
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OTEL_") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	return stackkit.WithoutOTEL(os.Environ())
 }
 
 func findPGBin() (string, error) {

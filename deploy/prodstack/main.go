@@ -25,9 +25,8 @@ import (
 // Config lists every variable the production run command reads. Ports are
 // off the dev profile's (`make run`), so both can run side by side.
 type Config struct {
-	Log     config.Log
+	stackkit.Settings
 	DataDir string `env:"DATA_DIR" envDefault:".data/prod"`
-	BinDir  string `env:"BIN_DIR" envDefault:".bin"`
 	// DBURL is the orderflow database (orders, events, payments).
 	DBURL string `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/orderflow_prod?sslmode=disable"`
 	// Reset drops the profile's databases and data directory first: the
@@ -42,14 +41,7 @@ type Config struct {
 	// OpsPort is the first ops listener (/metrics, /livez, /readyz); each
 	// service replica takes the next one.
 	OpsPort   int           `env:"OPS_PORT" envDefault:"9281"`
-	Faults    string        `env:"FAULTS" envDefault:"on"` // on: 33% fail, 34% hang; off: none
-	FailRate  string        `env:"FAULT_FAIL_RATE" envDefault:"0.33"`
-	HangRate  string        `env:"FAULT_HANG_RATE" envDefault:"0.34"`
 	StopAfter time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
-	// RestartChildren restarts a service replica that exits, as a
-	// supervisor would; failure tests kill replicas and rely on it.
-	RestartChildren bool          `env:"RESTART_CHILDREN" envDefault:"false"`
-	RestartDelay    time.Duration `env:"RESTART_DELAY" envDefault:"1s"`
 }
 
 // TemporalConfig is the Temporal server's. Port is the frontend's gRPC
@@ -86,10 +78,7 @@ type NATSConfig struct {
 
 // Validate rejects settings that cannot work.
 func (c *Config) Validate() error {
-	var errs []error
-	if c.Faults != "on" && c.Faults != "off" {
-		errs = append(errs, fmt.Errorf("FAULTS must be on or off, not %q", c.Faults))
-	}
+	errs := []error{c.Settings.Validate()}
 	if c.Replicas < 1 {
 		errs = append(errs, fmt.Errorf("REPLICAS must be at least 1, not %d", c.Replicas))
 	}
@@ -123,13 +112,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	s.printEndpoints()
-	select {
-	case <-ctx.Done():
-		log.Info("stopping: interrupt received")
-		return nil
-	case err := <-s.sup.Exited():
-		return err
-	}
+	return s.sup.Wait(ctx)
 }
 
 func (s *stack) printEndpoints() {
@@ -164,14 +147,7 @@ orderflow production profile is running (Ctrl-C stops everything)
 `, strings.Join(apis, "  "), apis[0], s.cfg.Temporal.Port, "go.temporal.io/server", s.cfg.Temporal.HistoryShards, ui,
 		s.temporalPorts().metrics, s.temporalLog(), stackkit.Redact(s.cfg.Temporal.PersistenceURL), stackkit.Redact(s.cfg.Temporal.VisibilityURL),
 		s.nats.URL(), s.cfg.NATS.StreamReplicas, strings.Join(s.nats.monitorURLs(), "  "),
-		stackkit.Redact(s.cfg.DBURL), s.cfg.DataDir, s.faultsLabel(), strings.Join(ops, "\n                     "))
-}
-
-func (s *stack) faultsLabel() string {
-	if s.cfg.Faults == "off" {
-		return "off (FAULTS=off)"
-	}
-	return fmt.Sprintf("on: %s fail, %s hang per attempt (FAULTS=off turns them off)", s.cfg.FailRate, s.cfg.HangRate)
+		stackkit.Redact(s.cfg.DBURL), s.cfg.DataDir, s.cfg.FaultsLabel(), strings.Join(ops, "\n                     "))
 }
 
 // childEnviron is this process's environment for a child. The Temporal
@@ -180,11 +156,5 @@ func childEnviron(name string) []string {
 	if !strings.HasPrefix(name, "temporal") {
 		return os.Environ()
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OTEL_") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	return stackkit.WithoutOTEL(os.Environ())
 }

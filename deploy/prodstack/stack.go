@@ -43,8 +43,7 @@ type replica struct {
 
 func newStack(cfg Config, log *slog.Logger) *stack {
 	s := &stack{cfg: cfg, log: log,
-		sup: &stackkit.Supervisor{Log: log, StopAfter: cfg.StopAfter, Environ: childEnviron,
-			Restart: cfg.RestartChildren, RestartDelay: cfg.RestartDelay},
+		sup:  cfg.Supervisor(log, cfg.StopAfter, childEnviron),
 		nats: newNATSCluster(filepath.Join(cfg.DataDir, "nats"), cfg.NATS),
 	}
 	ops := cfg.OpsPort
@@ -173,11 +172,7 @@ func (s *stack) startReplica(r replica) error {
 	if r.httpAddr != "" {
 		env = append(env, "HTTP_ADDR="+r.httpAddr)
 	}
-	if s.cfg.Faults == "on" {
-		env = append(env, "FAULT_FAIL_RATE="+s.cfg.FailRate, "FAULT_HANG_RATE="+s.cfg.HangRate)
-	} else {
-		env = append(env, "FAULT_FAIL_RATE=0", "FAULT_HANG_RATE=0")
-	}
+	env = append(env, s.cfg.FaultEnv()...)
 	bin := filepath.Join(s.cfg.BinDir, r.service)
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("%s missing: run `make build`", bin)
