@@ -4,10 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +13,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orderflow/orderflow/shared/contracts"
+	"github.com/orderflow/orderflow/shared/netx"
+	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
 // prodOptions are what a scenario sets in the production run command.
@@ -48,7 +46,7 @@ func startProdStack(ctx context.Context, root, dataDir, logPath string, o prodOp
 	// Temporal keeps its ports in a smallint: everything below 32768.
 	var ports [7]int
 	for i, n := range []int{104, 3, 3, 3, o.replicas, 5 * o.replicas, 1} {
-		if ports[i], err = freeRange(n); err != nil {
+		if ports[i], err = netx.FreeRange(n); err != nil {
 			return nil, err
 		}
 	}
@@ -72,7 +70,7 @@ func startProdStack(ctx context.Context, root, dataDir, logPath string, o prodOp
 		stopTel:      func() {},
 		dropDBs: func() {
 			for _, u := range dbs {
-				if err := dropDatabase(context.Background(), u); err != nil {
+				if err := pgxx.DropDatabase(context.Background(), u); err != nil {
 					fmt.Fprintln(os.Stderr, "bench: drop database:", err)
 				}
 			}
@@ -147,43 +145,6 @@ func logHas(path, text string) bool {
 		}
 	}
 	return false
-}
-
-// freeRange finds n consecutive free ports between 12000 and 32767.
-func freeRange(n int) (int, error) {
-	for range 200 {
-		base := 12000 + rand.IntN(32767-12000-n)
-		ok := true
-		for p := base; p < base+n && ok; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				continue
-			}
-			l.Close()
-		}
-		if ok {
-			return base, nil
-		}
-	}
-	return 0, fmt.Errorf("no %d consecutive free ports", n)
-}
-
-func dropDatabase(ctx context.Context, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	admin := *u
-	admin.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, admin.String())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return err
 }
 
 // prodTargets are killed in this order on the production profile: the

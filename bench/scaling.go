@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
 // scalingConfig is one deployment the scaling scenario measures.
@@ -137,7 +139,7 @@ func scaleConfig(ctx context.Context, root, base, stamp string, idx int, c scali
 		// profile drops its own three.
 		dbURL := st.DBURL
 		st.dropDBs = func() {
-			if err := dropDatabase(context.Background(), dbURL); err != nil {
+			if err := pgxx.DropDatabase(context.Background(), dbURL); err != nil {
 				fmt.Fprintln(os.Stderr, "bench: drop database:", err)
 			}
 		}

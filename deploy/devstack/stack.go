@@ -23,6 +23,7 @@ import (
 	"github.com/orderflow/orderflow/shared/devserver"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/netx"
+	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
 // services are started in this order and stopped in reverse, so intake (the
@@ -272,7 +273,7 @@ func (s *stack) natsEnv(name string) []string {
 // directory with the installed PostgreSQL binaries.
 func (s *stack) ensurePostgres(ctx context.Context) error {
 	s.dbURL = s.cfg.DBURL
-	err := stackkit.CreateDatabase(ctx, s.dbURL)
+	err := pgxx.CreateDatabase(ctx, s.dbURL)
 	if err == nil {
 		s.log.Info("using PostgreSQL", "url", stackkit.Redact(s.dbURL))
 		return nil
@@ -302,7 +303,7 @@ func (s *stack) ensurePostgres(ctx context.Context) error {
 	}
 	s.privatePG = dir
 	s.dbURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/orderflow?sslmode=disable", s.cfg.PGPort)
-	if err := stackkit.CreateDatabase(ctx, s.dbURL); err != nil {
+	if err := pgxx.CreateDatabase(ctx, s.dbURL); err != nil {
 		return err
 	}
 	s.log.Info("started private PostgreSQL", "dir", dir, "url", stackkit.Redact(s.dbURL))

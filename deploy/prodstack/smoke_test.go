@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orderflow/orderflow/shared/netx"
+	"github.com/orderflow/orderflow/shared/pgxx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -45,15 +46,23 @@ func TestProductionProfileSmoke(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		for _, u := range dbs {
-			if err := dropDatabase(context.Background(), u); err != nil {
+			if err := pgxx.DropDatabase(context.Background(), u); err != nil {
 				t.Logf("drop %s: %v", u, err)
 			}
 		}
 	})
 	dataDir := t.TempDir()
-	temporalPort := freeRange(t, 104)
-	natsPort, clusterPort, monitorPort := freeRange(t, 3), freeRange(t, 3), freeRange(t, 3)
-	httpPort, opsPort, uiPort := freeRange(t, 2), freeRange(t, 10), freeRange(t, 1)
+	freeRange := func(n int) int {
+		t.Helper()
+		base, err := netx.FreeRange(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base
+	}
+	temporalPort := freeRange(104)
+	natsPort, clusterPort, monitorPort := freeRange(3), freeRange(3), freeRange(3)
+	httpPort, opsPort, uiPort := freeRange(2), freeRange(10), freeRange(1)
 	env := []string{
 		"DATA_DIR=" + dataDir, "BIN_DIR=" + bin, "FAULTS=off",
 		fmt.Sprintf("TEMPORAL_PORT=%d", temporalPort), fmt.Sprintf("TEMPORAL_UI_PORT=%d", uiPort),
@@ -171,30 +180,4 @@ func TestProductionProfileSmoke(t *testing.T) {
 	if !bytes.Contains([]byte(out.String()), []byte("process=nats-1")) {
 		t.Error("no stop of nats-1 in the output")
 	}
-}
-
-// freeRange finds n consecutive free loopback ports; prodstack derives
-// its listeners from a base port. They are below Linux's ephemeral range
-// (32768 up), where an outgoing connection could take one before its
-// listener starts; Temporal's membership table also wants ports that fit
-// a smallint.
-func freeRange(t *testing.T, n int) int {
-	t.Helper()
-	for range 200 {
-		base := 12000 + rand.IntN(32767-12000-n)
-		ok := true
-		for p := base; p < base+n && ok; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				continue
-			}
-			l.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatalf("no %d consecutive free ports", n)
-	return 0
 }

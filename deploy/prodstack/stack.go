@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/orderflow/orderflow/deploy/devstack/stackkit"
+	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
 // services are started in this order and stopped in reverse, so intake (the
@@ -88,7 +86,7 @@ func (s *stack) start(ctx context.Context) error {
 	if err := s.startUI(); err != nil {
 		return err
 	}
-	if err := stackkit.CreateDatabase(ctx, s.cfg.DBURL); err != nil {
+	if err := pgxx.CreateDatabase(ctx, s.cfg.DBURL); err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	if err := s.runOnce(ctx, "migrate", cli, []string{"migrate", "up"}, []string{"DATABASE_URL=" + s.cfg.DBURL}, false); err != nil {
@@ -212,7 +210,7 @@ func (s *stack) runOnce(ctx context.Context, name, bin string, args, env []strin
 // reset drops the profile's databases and data directory.
 func (s *stack) reset(ctx context.Context) error {
 	for _, raw := range []string{s.cfg.Temporal.PersistenceURL, s.cfg.Temporal.VisibilityURL, s.cfg.DBURL} {
-		if err := dropDatabase(ctx, raw); err != nil {
+		if err := pgxx.DropDatabase(ctx, raw); err != nil {
 			return fmt.Errorf("RESET: %w", err)
 		}
 	}
@@ -221,23 +219,6 @@ func (s *stack) reset(ctx context.Context) error {
 	}
 	s.log.Info("reset: databases dropped, data directory removed", "dir", s.cfg.DataDir)
 	return nil
-}
-
-func dropDatabase(ctx context.Context, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	admin := *u
-	admin.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, admin.String())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return err
 }
 
 // stop terminates the service replicas (API first), the UI, the Temporal

@@ -25,6 +25,7 @@ import (
 	"github.com/orderflow/orderflow/deploy/devstack/stackkit"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/devserver"
+	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
 var (
@@ -124,7 +125,7 @@ func (st sqlStore) sqlToolArgs() []string {
 // reset the recorded version), update-schema every time (a no-op when
 // current).
 func (s *stack) migrateTemporalDB(ctx context.Context, st sqlStore, schema string) error {
-	if err := stackkit.CreateDatabase(ctx, st.URL); err != nil {
+	if err := pgxx.CreateDatabase(ctx, st.URL); err != nil {
 		return fmt.Errorf("temporal database %s: %w", st.Database, err)
 	}
 	versioned, err := hasTable(ctx, st.URL, "schema_version")

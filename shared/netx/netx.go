@@ -1,9 +1,11 @@
-// Package netx owns the two network helpers the run command
-// (deploy/devstack), the benchmark and the test kit share: a free loopback
-// port and waiting until a TCP address answers.
+// Package netx owns the network helpers the run commands (deploy/devstack,
+// deploy/prodstack), the benchmark and the test kit share: a free loopback
+// port, a range of them, and waiting until a TCP address answers.
 package netx
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -35,6 +37,31 @@ func FreePort() (int, error) {
 			return p, nil
 		}
 	}
+}
+
+// FreeRange finds n consecutive free loopback ports and returns the first,
+// for prodstack, which derives its listeners from a base port. They are
+// below Linux's ephemeral range (32768 up), where an outgoing connection
+// could take one before its listener starts; Temporal's membership table
+// also wants ports that fit a smallint. Like FreePort's, the ports are
+// released before they are returned.
+func FreeRange(n int) (int, error) {
+	for range 200 {
+		base := 12000 + rand.IntN(32767-12000-n)
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				continue
+			}
+			l.Close()
+		}
+		if ok {
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("no %d consecutive free ports", n)
 }
 
 // WaitTCP waits until addr accepts connections or timeout passes.

@@ -9,13 +9,18 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/pgxx"
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 // writeCA writes a self-signed CA certificate in PEM.
@@ -61,5 +66,40 @@ func TestVerifyFullIsKept(t *testing.T) {
 	}
 	if pool.Config().MaxConns != 2 {
 		t.Fatalf("MaxConns %d", pool.Config().MaxConns)
+	}
+}
+
+// TestCreateAndDropDatabase: CreateDatabase creates a missing database and
+// leaves an existing one, DropDatabase drops it and does not mind its
+// absence.
+func TestCreateAndDropDatabase(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u, err := url.Parse(testenv.AdminDatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + strings.ReplaceAll(testenv.UniqueName("pgxx_test"), "-", "_")
+	dbURL := u.String()
+	t.Cleanup(func() { _ = pgxx.DropDatabase(context.Background(), dbURL) })
+
+	for range 2 {
+		if err := pgxx.CreateDatabase(ctx, dbURL); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Fatalf("database not there after CreateDatabase: %v", err)
+		}
+		conn.Close(ctx)
+	}
+	for range 2 {
+		if err := pgxx.DropDatabase(ctx, dbURL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if conn, err := pgx.Connect(ctx, dbURL); err == nil {
+		conn.Close(ctx)
+		t.Fatal("database still there after DropDatabase")
 	}
 }

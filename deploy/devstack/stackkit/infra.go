@@ -1,15 +1,10 @@
 package stackkit
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/url"
 	"sort"
-	"strings"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // CheckPortsFree fails fast when a listener about to be started is taken,
@@ -28,35 +23,6 @@ func CheckPortsFree(listeners map[string]string) error {
 			return fmt.Errorf("%s (%s) is not free: %w; is another run command running? Stop it or set %s", name, listeners[name], err, name)
 		}
 		l.Close()
-	}
-	return nil
-}
-
-// CreateDatabase creates the database of dbURL unless it exists, through
-// the server's postgres database.
-func CreateDatabase(ctx context.Context, dbURL string) error {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return fmt.Errorf("database URL: %w", err)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	admin := *u
-	admin.Path = "/postgres"
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(cctx, admin.String())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(cctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return err
-	}
-	if !exists {
-		if _, err := conn.Exec(cctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-			return fmt.Errorf("create database %s: %w", name, err)
-		}
 	}
 	return nil
 }
