@@ -15,20 +15,11 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/orderflow/orderflow/shared/ops"
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 func startNATS(t *testing.T) string {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	return srv.ClientURL()
+	return testenv.EmbeddedNATS(t, &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT})
 }
 
 // TestConnsCloseLastOpenedFirst: every connection is closed, in the

@@ -18,6 +18,7 @@ import (
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 const shippedConfig = "../../deploy/nats/orderflow.conf"
@@ -59,17 +60,7 @@ func startShipped(t *testing.T) (url string, passwords map[string]string) {
 	}
 	opts.Host, opts.Port = "127.0.0.1", server.RANDOM_PORT
 	opts.StoreDir = t.TempDir()
-	opts.NoLog, opts.NoSigs = true, true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv.ClientURL(), passwords
+	return testenv.EmbeddedNATS(t, opts), passwords
 }
 
 // conn is a role's connection with the server's refusals collected.
@@ -350,23 +341,14 @@ func TestNKeyLogin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rendered config: %v\n%s", err, conf)
 	}
-	opts.NoLog, opts.NoSigs = true, true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	admin := connectRole(t, srv.ClientURL(), "admin", config.NATS{User: "admin", Password: "admin-pw"})
+	url := testenv.EmbeddedNATS(t, opts)
+	admin := connectRole(t, url, "admin", config.NATS{User: "admin", Password: "admin-pw"})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := natsx.EnsureStreams(ctx, admin.js); err != nil {
 		t.Fatal(err)
 	}
-	c := connectRole(t, srv.ClientURL(), "order-worker", config.NATS{NKeySeedFile: seedFile})
+	c := connectRole(t, url, "order-worker", config.NATS{NKeySeedFile: seedFile})
 	c.mustRefusePublish(contracts.CommandSubject("o", contracts.CommandStart))
 	c.mustPublishJS(contracts.EventSubject("o", contracts.EventReceived))
 }

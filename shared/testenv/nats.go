@@ -56,6 +56,26 @@ func NATS(t testing.TB) *NATSServer {
 	return s
 }
 
+// EmbeddedNATS runs an in-process NATS server with opts, quiet (NoLog,
+// NoSigs), and returns its client URL; it is shut down when the test ends.
+// It is for tests that need a server configured their way (users, roles,
+// a rendered configuration file) and run in process whatever
+// ORDERFLOW_TEST_INFRA says; NATS is the one with the contract's streams.
+func EmbeddedNATS(t testing.TB, opts *server.Options) string {
+	t.Helper()
+	opts.NoLog, opts.NoSigs = true, true
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("testenv: nats server: %v", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("testenv: nats server not ready")
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	return srv.ClientURL()
+}
+
 // startContainer runs the NATS image on a free loopback port; the store
 // lives in the container, so a stop and start keeps the streams.
 func (s *NATSServer) startContainer() {

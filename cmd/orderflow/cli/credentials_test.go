@@ -5,29 +5,20 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/orderflow/orderflow/shared/testenv"
 )
 
 // TestStreamsProvisionLogsInWithAPasswordFile: the CLI reaches a NATS
 // server that requires a login with NATS_USER and NATS_PASSWORD_FILE, as
 // the Helm chart's streams Job runs it, and is refused without them.
 func TestStreamsProvisionLogsInWithAPasswordFile(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true,
-		JetStream: true, StoreDir: t.TempDir(),
+	t.Setenv("NATS_URL", testenv.EmbeddedNATS(t, &server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
 		Users: []*server.User{{Username: "admin", Password: "s3cret"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Setenv("NATS_URL", srv.ClientURL())
+	}))
 
 	if _, err := run(t, "streams", "provision"); err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
 		t.Fatalf("without credentials: %v, want an authorization error", err)
