@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -105,13 +104,9 @@ func startProdStack(ctx context.Context, root, dataDir, logPath string, o prodOp
 	if o.restartDelay > 0 {
 		s.cmd.Env = append(s.cmd.Env, "RESTART_CHILDREN=true", "RESTART_DELAY="+o.restartDelay.String())
 	}
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start prodstack (run `make build prod-tools` first): %w", err)
+	if err := s.start(logFile, "prodstack (run `make build prod-tools` first)"); err != nil {
+		return nil, err
 	}
-	s.exited = make(chan error, 1)
-	go func() { s.exited <- s.cmd.Wait(); logFile.Close() }()
 	deadline := time.Now().Add(4 * time.Minute)
 	for !logHas(logPath, "production profile is running") {
 		select {

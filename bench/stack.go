@@ -125,13 +125,9 @@ func startStack(ctx context.Context, root, dataDir, logPath string, o stackOptio
 		return nil, err
 	}
 	s.cmd.Env, s.stopTel = append(s.cmd.Env, telEnv...), stopTel
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start devstack (run `make build` first): %w", err)
+	if err := s.start(logFile, "devstack (run `make build` first)"); err != nil {
+		return nil, err
 	}
-	s.exited = make(chan error, 1)
-	go func() { s.exited <- s.cmd.Wait(); logFile.Close() }()
 	deadline := time.Now().Add(120 * time.Second)
 	for {
 		select {
@@ -157,6 +153,20 @@ func startStack(ctx context.Context, root, dataDir, logPath string, o stackOptio
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
+}
+
+// start starts s.cmd, its output going to logFile, to be killed should the
+// benchmark die first, and reports its exit on s.exited; what names it in
+// the error.
+func (s *stack) start(logFile *os.File, what string) error {
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", what, err)
+	}
+	s.exited = make(chan error, 1)
+	go func() { s.exited <- s.cmd.Wait(); logFile.Close() }()
+	return nil
 }
 
 // PID is the run command's process ID: its children are the services.
