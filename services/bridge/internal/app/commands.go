@@ -165,12 +165,10 @@ func (c *Commands) signal(ctx context.Context, cmd contracts.Command, wfID strin
 	if cmd.Owner != "" {
 		// An owned command may only touch its owner's order; another
 		// client's order looks exactly like one that does not exist.
-		ex, err := c.wf.DescribeOrder(ctx, wfID)
+		ex, err := c.describe(ctx, wfID)
 		switch {
-		case errors.Is(err, ErrNotFound):
-			return contracts.CommandResult{}, ErrWorkflowNotYet
 		case err != nil:
-			return contracts.CommandResult{}, fmt.Errorf("describe %s: %w", wfID, err)
+			return contracts.CommandResult{}, err
 		case ex.Owner != cmd.Owner:
 			return contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonUnknownOrder}, nil
 		}
@@ -187,15 +185,26 @@ func (c *Commands) signal(ctx context.Context, cmd contracts.Command, wfID strin
 	}
 	// Temporal says "not found" both for a workflow that never existed and
 	// for one that has completed; describe tells them apart.
-	ex, err := c.wf.DescribeOrder(ctx, wfID)
+	ex, err := c.describe(ctx, wfID)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		return contracts.CommandResult{}, ErrWorkflowNotYet
 	case err != nil:
-		return contracts.CommandResult{}, fmt.Errorf("describe %s: %w", wfID, err)
+		return contracts.CommandResult{}, err
 	case !ex.Running:
 		return contracts.CommandResult{Outcome: contracts.OutcomeRejected, Reason: ReasonFinished, RunID: ex.RunID}, nil
 	default:
 		return contracts.CommandResult{}, fmt.Errorf("signal %s to %s: not found, yet described as running", name, wfID)
 	}
+}
+
+// describe is the order's workflow execution: ErrWorkflowNotYet when there
+// is none, as the start may still be on its way from another path.
+func (c *Commands) describe(ctx context.Context, wfID string) (Execution, error) {
+	ex, err := c.wf.DescribeOrder(ctx, wfID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ex, ErrWorkflowNotYet
+	case err != nil:
+		return ex, fmt.Errorf("describe %s: %w", wfID, err)
+	}
+	return ex, nil
 }
