@@ -2,7 +2,8 @@
 // dialling with the service's slog logger bridged into the SDK, the client
 // profile, TLS and API key (temporalx.go), the payload codec that encrypts
 // what reaches the server (codec.go), and the one set of start options of
-// OrderWorkflow (OrderStartOptions) used by the bridge and the benchmark.
+// OrderWorkflow (OrderStartOptions) used by the bridge and the benchmark,
+// and the lifecycle of a worker on a task queue (worker.go, RunWorker).
 package temporalx
 
 import (

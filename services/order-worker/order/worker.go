@@ -16,6 +16,7 @@ import (
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
+	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 // Config is everything the order worker reads from the environment.
@@ -139,15 +140,7 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, pool *pgxpool.P
 	inj := faults.New(cfg.Faults)
 	log.Info("order worker starting", "task_queue", cfg.OrdersTaskQueue, "step_timeout", cfg.StepTimeout,
 		"fault_fail_rate", cfg.Faults.FailRate, "fault_hang_rate", cfg.Faults.HangRate, "fault_seed", inj.Seed())
-	w := tworker.New(c, cfg.OrdersTaskQueue, tworker.Options{
-		WorkerStopTimeout: cfg.Shutdown.Timeout,
+	return temporalx.RunWorker(ctx, c, cfg.OrdersTaskQueue, cfg.Shutdown.Timeout, "order worker", log, func(w tworker.Registry) {
+		Register(w, cfg.Settings(), &Activities{Pool: pool, JS: js, Faults: inj, Log: log})
 	})
-	Register(w, cfg.Settings(), &Activities{Pool: pool, JS: js, Faults: inj, Log: log})
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start order worker: %w", err)
-	}
-	<-ctx.Done()
-	w.Stop()
-	log.Info("order worker stopped")
-	return nil
 }

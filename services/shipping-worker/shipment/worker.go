@@ -13,6 +13,7 @@ import (
 	"github.com/orderflow/orderflow/shared/config"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/faults"
+	"github.com/orderflow/orderflow/shared/temporalx"
 )
 
 // Config is everything the shipping worker reads from the environment.
@@ -61,15 +62,7 @@ func RunWorker(ctx context.Context, cfg Config, c client.Client, pool *pgxpool.P
 	inj := faults.New(cfg.Faults)
 	log.Info("shipping worker starting", "task_queue", cfg.ShippingTaskQueue,
 		"fault_fail_rate", cfg.Faults.FailRate, "fault_hang_rate", cfg.Faults.HangRate, "fault_seed", inj.Seed())
-	w := tworker.New(c, cfg.ShippingTaskQueue, tworker.Options{
-		WorkerStopTimeout: cfg.Shutdown.Timeout,
+	return temporalx.RunWorker(ctx, c, cfg.ShippingTaskQueue, cfg.Shutdown.Timeout, "shipping worker", log, func(w tworker.Registry) {
+		Register(w, &Activities{Faults: inj, Carrier: SimulatedCarrier{Pool: pool}, Log: log})
 	})
-	Register(w, &Activities{Faults: inj, Carrier: SimulatedCarrier{Pool: pool}, Log: log})
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start shipping worker: %w", err)
-	}
-	<-ctx.Done()
-	w.Stop()
-	log.Info("shipping worker stopped")
-	return nil
 }
