@@ -8,13 +8,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/orderflow/orderflow/deploy/devstack/stackkit"
 	"github.com/orderflow/orderflow/shared/app"
-	"github.com/orderflow/orderflow/shared/config"
-	"github.com/orderflow/orderflow/shared/logging"
 )
 
 // Config lists every variable the run command reads.
@@ -76,27 +75,21 @@ func listSetting(list, def []string) []string {
 	return list
 }
 
-func main() { app.Main("devstack", run) }
-
-func run(ctx context.Context) error {
-	cfg, err := config.Load[Config]()
-	if err != nil {
-		return err
-	}
-	log := logging.New("devstack", cfg.Log)
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	s := &stack{cfg: cfg, log: log}
-	defer s.stop()
-	if err := s.start(ctx); err != nil {
-		return err
-	}
-	s.printURLs()
-	return s.supervisor().Wait(ctx)
+func main() {
+	app.Main("devstack", func(ctx context.Context) error {
+		return stackkit.Run(ctx, "devstack", newStack)
+	})
 }
 
-func (s *stack) printURLs() {
+func newStack(cfg Config, log *slog.Logger) (stackkit.Stack, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return &stack{cfg: cfg, log: log}, nil
+}
+
+// Banner prints the URLs of what runs.
+func (s *stack) Banner() {
 	api := "http://localhost" + s.cfg.HTTPAddr
 	fmt.Printf(`
 orderflow is running (Ctrl-C stops everything)

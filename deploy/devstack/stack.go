@@ -44,16 +44,16 @@ type stack struct {
 	privatePG  string // data directory of a private cluster we started
 }
 
-// supervisor runs the children; under RESTART_CHILDREN it starts a child
+// Supervisor runs the children; under RESTART_CHILDREN it starts a child
 // that exited again after RESTART_DELAY, as the chaos benchmark needs.
-func (s *stack) supervisor() *stackkit.Supervisor {
+func (s *stack) Supervisor() *stackkit.Supervisor {
 	if s.sup == nil {
 		s.sup = s.cfg.Supervisor(s.log, s.cfg.StopAfter, childEnviron)
 	}
 	return s.sup
 }
 
-func (s *stack) start(ctx context.Context) error {
+func (s *stack) Start(ctx context.Context) error {
 	if err := s.checkPortsFree(); err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (s *stack) startTemporal() error {
 		SQLitePragmas: listSetting(s.cfg.Temporal.SQLitePragmas, devserver.DefaultSQLitePragmas),
 		DynamicConfig: listSetting(s.cfg.Temporal.DynamicConfig, devserver.DefaultDynamicConfig),
 	}.Args()
-	if _, err := s.supervisor().Spawn("temporal", bin, args, nil); err != nil {
+	if _, err := s.Supervisor().Spawn("temporal", bin, args, nil); err != nil {
 		return err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.Port)
@@ -321,13 +321,13 @@ func (s *stack) startService(name string) error {
 	}
 	env = append(env, s.natsEnv(name)...)
 	env = append(env, s.cfg.FaultEnv()...)
-	_, err := s.supervisor().Spawn(name, bin, nil, env)
+	_, err := s.Supervisor().Spawn(name, bin, nil, env)
 	return err
 }
 
-// stop terminates children newest first, then NATS and PostgreSQL.
-func (s *stack) stop() {
-	s.supervisor().Stop()
+// Stop terminates children newest first, then NATS and PostgreSQL.
+func (s *stack) Stop() {
+	s.Supervisor().Stop()
 	if s.natsServer != nil {
 		s.natsServer.Shutdown()
 		s.natsServer.WaitForShutdown()

@@ -12,14 +12,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/orderflow/orderflow/deploy/devstack/stackkit"
 	"github.com/orderflow/orderflow/shared/app"
-	"github.com/orderflow/orderflow/shared/config"
-	"github.com/orderflow/orderflow/shared/logging"
 )
 
 // Config lists every variable the production run command reads. Ports are
@@ -98,24 +97,16 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func main() { app.Main("prodstack", run) }
-
-func run(ctx context.Context) error {
-	cfg, err := config.Load[Config]()
-	if err != nil {
-		return err
-	}
-	log := logging.New("prodstack", cfg.Log)
-	s := newStack(cfg, log)
-	defer s.stop()
-	if err := s.start(ctx); err != nil {
-		return err
-	}
-	s.printEndpoints()
-	return s.sup.Wait(ctx)
+func main() {
+	app.Main("prodstack", func(ctx context.Context) error {
+		return stackkit.Run(ctx, "prodstack", func(cfg Config, log *slog.Logger) (stackkit.Stack, error) {
+			return newStack(cfg, log), nil
+		})
+	})
 }
 
-func (s *stack) printEndpoints() {
+// Banner prints the endpoints of what runs.
+func (s *stack) Banner() {
 	var apis, ops []string
 	for _, r := range s.replicas {
 		if r.httpAddr != "" {

@@ -58,7 +58,7 @@ func newStack(cfg Config, log *slog.Logger) *stack {
 	return s
 }
 
-func (s *stack) start(ctx context.Context) error {
+func (s *stack) Start(ctx context.Context) error {
 	if err := s.checkPortsFree(); err != nil {
 		return err
 	}
@@ -221,9 +221,12 @@ func (s *stack) reset(ctx context.Context) error {
 	return nil
 }
 
-// stop terminates the service replicas (API first), the UI, the Temporal
+// Stop terminates the service replicas (API first), the UI, the Temporal
 // server, then the NATS nodes.
-func (s *stack) stop() { s.sup.Stop() }
+func (s *stack) Stop() { s.sup.Stop() }
+
+// Supervisor runs the children.
+func (s *stack) Supervisor() *stackkit.Supervisor { return s.sup }
 
 // waitListening waits until addr accepts connections, failing at once when
 // a child exits meanwhile.

@@ -30,6 +30,9 @@ type Settings struct {
 	RestartDelay    time.Duration `env:"RESTART_DELAY" envDefault:"1s"`
 }
 
+// LogSettings is Log, for Run.
+func (s Settings) LogSettings() config.Log { return s.Log }
+
 // Validate rejects settings that cannot work.
 func (s Settings) Validate() error {
 	var errs []error
