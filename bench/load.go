@@ -198,14 +198,7 @@ func (d *driver) onTerminalEvent(m *nats.Msg) {
 
 // pollProjection notes when each order's terminal row appears.
 func (d *driver) pollProjection(ctx context.Context) {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, 50*time.Millisecond, func() {
 		d.mu.Lock()
 		var ids []string
 		for id, s := range d.byID {
@@ -215,11 +208,11 @@ func (d *driver) pollProjection(ctx context.Context) {
 		}
 		d.mu.Unlock()
 		if len(ids) == 0 {
-			continue
+			return
 		}
 		rows, err := d.pool.Query(ctx, "SELECT order_id FROM orders WHERE terminal AND order_id = ANY($1)", ids)
 		if err != nil {
-			continue
+			return
 		}
 		now := time.Now()
 		d.mu.Lock()
@@ -233,6 +226,20 @@ func (d *driver) pollProjection(ctx context.Context) {
 		}
 		d.mu.Unlock()
 		rows.Close()
+	})
+}
+
+// every runs f each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		f()
 	}
 }
 
@@ -434,14 +441,7 @@ func (d *driver) sampleStatus(ctx context.Context) {
 	if d.live.statusPerSec <= 0 {
 		return
 	}
-	tick := time.NewTicker(time.Duration(float64(time.Second) / d.live.statusPerSec))
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, time.Duration(float64(time.Second)/d.live.statusPerSec), func() {
 		d.mu.Lock()
 		var open []*sample
 		for _, s := range d.samples {
@@ -455,7 +455,7 @@ func (d *driver) sampleStatus(ctx context.Context) {
 		}
 		d.mu.Unlock()
 		if s == nil {
-			continue
+			return
 		}
 		go func() {
 			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -475,7 +475,7 @@ func (d *driver) sampleStatus(ctx context.Context) {
 			}
 			d.statusLat = append(d.statusLat, took)
 		}()
-	}
+	})
 }
 
 // drain waits until every started order is terminal and projected, or timeout.
