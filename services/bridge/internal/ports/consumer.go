@@ -362,13 +362,13 @@ func (c *Consumer) dispatch(ctx context.Context, m jetstream.Msg) {
 	if orderID, _, err := contracts.ParseCommandSubject(e.key); err == nil {
 		e.key = orderID
 	}
+	var delivery uint64 // the consumer's delivery sequence
 	if meta, err := m.Metadata(); err == nil {
-		e.seq = meta.Sequence.Stream
+		e.seq, delivery = meta.Sequence.Stream, meta.Sequence.Consumer
 		if meta.NumDelivered > 1 {
 			e.notBefore = time.Now().Add(c.opts.ReorderWindow)
 		}
 	}
-	delivery := deliverySeq(m)
 	switch pin := m.Headers().Get(pinIDHeader); {
 	case pin == "":
 	case pin != c.pinID:
@@ -393,37 +393,33 @@ func (c *Consumer) dispatch(ctx context.Context, m jetstream.Msg) {
 
 // pinned runs when this bridge receives its first command as the pinned
 // one, at stream sequence first. Commands before first that are neither
-// acknowledged nor held here may be with the bridge that had the pin: the
-// fence holds everything from first on until they are settled.
+// acknowledged nor held here may be with the bridge that had the pin.
 func (c *Consumer) pinned(ctx context.Context, first uint64) {
-	info, err := c.cons.Info(ctx)
-	if err != nil {
-		// Unknown: fence for the whole bound rather than risk the order.
-		c.log.Warn("pinned, but the consumer's ack floor is unknown; fencing", logging.Err(err))
-	}
-	if err == nil && info.AckFloor.Stream+1 >= first {
-		c.log.Info("pinned: command consumer is this bridge's", "first_seq", first)
-		return
-	}
-	c.raiseFence(ctx, first, info, "pinned while older commands are unsettled; holding newer ones until they are")
+	c.fenceUnlessSettled(ctx, first, "pinned", "first_seq", first)
 }
 
 // missed runs when deliveries from..to of the consumer did not reach this
 // bridge although it kept the pin: they come back after AckWait, behind the
 // command at stream sequence seq and maybe behind later commands of their
-// own orders, so unless everything before seq is settled the fence holds
-// from seq on.
+// own orders.
 func (c *Consumer) missed(ctx context.Context, seq, from, to uint64) {
 	c.opts.Metrics.observeMissedDeliveries(to - from + 1)
+	c.fenceUnlessSettled(ctx, seq, "deliveries missed", "deliveries", fmt.Sprintf("%d-%d", from, to), "stream_seq", seq)
+}
+
+// fenceUnlessSettled holds every command from point on until the older
+// ones are settled, unless the ack floor shows they already are.
+func (c *Consumer) fenceUnlessSettled(ctx context.Context, point uint64, what string, attrs ...any) {
 	info, err := c.cons.Info(ctx)
 	if err != nil {
-		c.log.Warn("deliveries missed and the consumer's ack floor is unknown; fencing", logging.Err(err))
+		// Unknown: fence for the whole bound rather than risk the order.
+		c.log.Warn(what+", but the consumer's ack floor is unknown; fencing", append(attrs, logging.Err(err))...)
 	}
-	if err == nil && info.AckFloor.Stream+1 >= seq {
-		c.log.Info("deliveries missed, every older command is settled", "deliveries", fmt.Sprintf("%d-%d", from, to), "stream_seq", seq)
+	if err == nil && info.AckFloor.Stream+1 >= point {
+		c.log.Info(what+"; every older command is settled", attrs...)
 		return
 	}
-	c.raiseFence(ctx, seq, info, fmt.Sprintf("deliveries %d-%d missed; holding newer commands until older ones are settled", from, to))
+	c.raiseFence(ctx, point, info, what+" while older commands are unsettled; holding newer ones until they are")
 }
 
 // raiseFence holds commands from point on for at most AckWait plus the
@@ -666,15 +662,6 @@ func commandID(h nats.Header, body []byte, stream string, seq uint64) string {
 		return b.CommandID
 	}
 	return stream + "-" + strconv.FormatUint(seq, 10)
-}
-
-// deliverySeq is the consumer's delivery sequence of m (0 when unknown).
-func deliverySeq(m jetstream.Msg) uint64 {
-	meta, err := m.Metadata()
-	if err != nil {
-		return 0
-	}
-	return meta.Sequence.Consumer
 }
 
 func maxDeliveriesSubject(durable string) string {
