@@ -1,6 +1,7 @@
 package ports
 
 import (
+	"context"
 	"net/url"
 	"strconv"
 
@@ -13,25 +14,9 @@ import (
 // DefaultListLimit is the page size when the client gives none.
 const DefaultListLimit = 50
 
-func (h *handlers) status(c *fiber.Ctx) error {
-	ctx, cancel := h.withTimeout(c, 0)
-	defer cancel()
-	v, err := h.queries.Status(ctx, c.Params("order_id"), owner(c))
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
-}
+func (h *handlers) status(c *fiber.Ctx) error { return readOrder(h, c, h.queries.Status) }
 
-func (h *handlers) order(c *fiber.Ctx) error {
-	ctx, cancel := h.withTimeout(c, 0)
-	defer cancel()
-	rec, err := h.queries.Order(ctx, c.Params("order_id"), owner(c))
-	if err != nil {
-		return err
-	}
-	return c.JSON(rec)
-}
+func (h *handlers) order(c *fiber.Ctx) error { return readOrder(h, c, h.queries.Order) }
 
 // eventsBody is the audit log of one order.
 type eventsBody struct {
@@ -40,14 +25,22 @@ type eventsBody struct {
 }
 
 func (h *handlers) events(c *fiber.Ctx) error {
+	return readOrder(h, c, func(ctx context.Context, id, owner string) (eventsBody, error) {
+		evs, err := h.queries.Events(ctx, id, owner)
+		return eventsBody{OrderID: id, Events: evs}, err
+	})
+}
+
+// readOrder answers a read of the route's order as the client sees it
+// (owner), within the request timeout.
+func readOrder[T any](h *handlers, c *fiber.Ctx, read func(ctx context.Context, orderID, owner string) (T, error)) error {
 	ctx, cancel := h.withTimeout(c, 0)
 	defer cancel()
-	id := c.Params("order_id")
-	evs, err := h.queries.Events(ctx, id, owner(c))
+	v, err := read(ctx, c.Params("order_id"), owner(c))
 	if err != nil {
 		return err
 	}
-	return c.JSON(eventsBody{OrderID: id, Events: evs})
+	return c.JSON(v)
 }
 
 // listBody is one page of orders; NextCursor is absent on the last page.
