@@ -24,31 +24,21 @@ type EventFeed interface {
 //go:embed web/board.html web/board.js web/board.css
 var boardAssets embed.FS
 
-// boardView is one event as the board shows it: the order's summary fields
-// (named as in GET /orders) plus the event's type, seq and time.
+// boardView is one event as the board shows it: the order's summary (as in
+// GET /orders) plus the event's seq, type and time.
 type boardView struct {
-	OrderID        string     `json:"order_id"`
-	Seq            int64      `json:"seq"`
-	Type           string     `json:"type"`
-	Time           time.Time  `json:"time"`
-	State          string     `json:"state"`
-	Step           string     `json:"step"`
-	Terminal       bool       `json:"terminal"`
-	PaymentID      string     `json:"payment_id"`
-	PaymentStatus  string     `json:"payment_status"`
-	AmountCents    int64      `json:"amount_cents"`
-	TrackingNumber string     `json:"tracking_number,omitempty"`
-	AcceptedAt     time.Time  `json:"accepted_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	CompletedAt    *time.Time `json:"completed_at,omitempty"`
+	app.OrderSummary
+	Seq  int64     `json:"seq"`
+	Type string    `json:"type"`
+	Time time.Time `json:"time"`
 }
 
 func viewOf(e contracts.Event) boardView {
 	o := e.Order
-	v := boardView{OrderID: e.OrderID, Seq: e.Seq, Type: string(e.Type), Time: e.Time, State: string(o.State),
-		Step: string(o.Step), Terminal: o.State.Terminal(), PaymentID: o.Payment.PaymentID,
-		PaymentStatus: o.Payment.Status, AmountCents: o.Payment.AmountCents,
-		AcceptedAt: o.AcceptedAt, UpdatedAt: o.UpdatedAt, CompletedAt: o.CompletedAt}
+	v := boardView{Seq: e.Seq, Type: string(e.Type), Time: e.Time, OrderSummary: app.OrderSummary{
+		OrderID: e.OrderID, State: o.State, Step: o.Step, Terminal: o.State.Terminal(),
+		PaymentID: o.Payment.PaymentID, PaymentStatus: o.Payment.Status, AmountCents: o.Payment.AmountCents,
+		AcceptedAt: o.AcceptedAt, UpdatedAt: o.UpdatedAt, CompletedAt: o.CompletedAt}}
 	if o.Shipping != nil {
 		v.TrackingNumber = o.Shipping.TrackingNumber
 	}
@@ -59,21 +49,9 @@ func viewOf(e contracts.Event) boardView {
 // binary, under the same self-only CSP as the docs. They hold no order data;
 // the data comes from the read routes and /board/events.
 func mountBoardPage(srv *fiber.App) {
-	asset := func(name, ctype string) fiber.Handler {
-		body, err := boardAssets.ReadFile(name)
-		if err != nil {
-			panic(err) // embedded at build time: cannot happen
-		}
-		return func(c *fiber.Ctx) error {
-			c.Set(fiber.HeaderContentType, ctype)
-			c.Set(fiber.HeaderContentSecurityPolicy, docsCSP)
-			c.Set(fiber.HeaderCacheControl, "no-cache")
-			return c.Send(body)
-		}
-	}
-	srv.Get("/board", asset("web/board.html", fiber.MIMETextHTMLCharsetUTF8))
-	srv.Get("/board/board.js", asset("web/board.js", "text/javascript; charset=utf-8"))
-	srv.Get("/board/board.css", asset("web/board.css", "text/css; charset=utf-8"))
+	srv.Get("/board", embeddedPage(boardAssets, "web/board.html", fiber.MIMETextHTMLCharsetUTF8, "no-cache"))
+	srv.Get("/board/board.js", embeddedPage(boardAssets, "web/board.js", "text/javascript; charset=utf-8", "no-cache"))
+	srv.Get("/board/board.css", embeddedPage(boardAssets, "web/board.css", "text/css; charset=utf-8", "no-cache"))
 }
 
 // boardStreamLife bounds one event stream below the server's write timeout

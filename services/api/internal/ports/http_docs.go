@@ -29,21 +29,27 @@ func mountDocs(srv *fiber.App) {
 		c.Set(fiber.HeaderContentType, "application/yaml")
 		return c.Send(OpenAPI)
 	})
-	page := func(name, ctype string) fiber.Handler {
-		body, err := web.ReadFile(name)
-		if err != nil {
-			panic(err) // embedded at build time: cannot happen
-		}
-		return func(c *fiber.Ctx) error {
-			c.Set(fiber.HeaderContentType, ctype)
-			c.Set(fiber.HeaderContentSecurityPolicy, docsCSP)
-			return c.Send(body)
-		}
-	}
-	srv.Get("/docs", page("web/index.html", fiber.MIMETextHTMLCharsetUTF8))
-	srv.Get("/docs/init.js", page("web/init.js", "text/javascript; charset=utf-8"))
+	srv.Get("/docs", embeddedPage(web, "web/index.html", fiber.MIMETextHTMLCharsetUTF8, ""))
+	srv.Get("/docs/init.js", embeddedPage(web, "web/init.js", "text/javascript; charset=utf-8", ""))
 	srv.Use("/docs/assets", filesystem.New(filesystem.Config{
 		Root:   http.FS(swaggerFiles.FS),
 		MaxAge: 3600,
 	}))
+}
+
+// embeddedPage serves the embedded file name under docsCSP, with
+// Cache-Control cacheControl unless empty.
+func embeddedPage(fsys embed.FS, name, ctype, cacheControl string) fiber.Handler {
+	body, err := fsys.ReadFile(name)
+	if err != nil {
+		panic(err) // embedded at build time: cannot happen
+	}
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, ctype)
+		c.Set(fiber.HeaderContentSecurityPolicy, docsCSP)
+		if cacheControl != "" {
+			c.Set(fiber.HeaderCacheControl, cacheControl)
+		}
+		return c.Send(body)
+	}
 }
