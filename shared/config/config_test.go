@@ -1,12 +1,12 @@
 package config_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/config/configtest"
 	"github.com/orderflow/orderflow/shared/contracts"
 )
 
@@ -16,18 +16,9 @@ type testConfig struct {
 	KeysFile string `env:"TEST_KEYS_FILE"`
 }
 
-func writeFile(t *testing.T, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "secret")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestSecretsComeFromFiles(t *testing.T) {
-	t.Setenv("DATABASE_URL_FILE", writeFile(t, "postgres://app:s3cret@db:5432/orderflow?sslmode=verify-full\n"))
-	t.Setenv("NATS_PASSWORD_FILE", writeFile(t, "hunter2\r\n"))
+	t.Setenv("DATABASE_URL_FILE", configtest.WriteFile(t, "secret", "postgres://app:s3cret@db:5432/orderflow?sslmode=verify-full\n"))
+	t.Setenv("NATS_PASSWORD_FILE", configtest.WriteFile(t, "secret", "hunter2\r\n"))
 	// A variable whose own name ends in _FILE is still a plain path.
 	t.Setenv("TEST_KEYS_FILE", "/etc/keys.json")
 	cfg, err := config.Load[testConfig]()
@@ -51,7 +42,7 @@ func TestSecretFileMistakesAreRefused(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"both set", map[string]string{"DATABASE_URL": "postgres://x", "DATABASE_URL_FILE": writeFile(t, "postgres://y")}, "not both"},
+		{"both set", map[string]string{"DATABASE_URL": "postgres://x", "DATABASE_URL_FILE": configtest.WriteFile(t, "secret", "postgres://y")}, "not both"},
 		{"missing file", map[string]string{"NATS_PASSWORD_FILE": filepath.Join(t.TempDir(), "absent")}, "NATS_PASSWORD_FILE"},
 	}
 	for _, c := range cases {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/config/configtest"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
 )
@@ -13,14 +14,12 @@ import (
 // TestStreamSettingsFromEnv reads replicas and per-stream limits the way
 // an operator sets them and checks they land on the right streams only.
 func TestStreamSettingsFromEnv(t *testing.T) {
-	t.Setenv("NATS_STREAM_REPLICAS", "3")
-	t.Setenv("NATS_STREAM_MAX_AGE", "ORDER_EVENTS:720h,ORDER_COMMANDS:48h")
-	t.Setenv("NATS_STREAM_MAX_BYTES", "ORDER_EVENTS:1073741824")
-	t.Setenv("NATS_STREAM_DUPLICATE_WINDOW", "ORDER_COMMANDS:5m")
-	s, err := config.Load[config.Streams]()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := configtest.Load[config.Streams](t, map[string]string{
+		"NATS_STREAM_REPLICAS":         "3",
+		"NATS_STREAM_MAX_AGE":          "ORDER_EVENTS:720h,ORDER_COMMANDS:48h",
+		"NATS_STREAM_MAX_BYTES":        "ORDER_EVENTS:1073741824",
+		"NATS_STREAM_DUPLICATE_WINDOW": "ORDER_COMMANDS:5m",
+	})
 	cfgs, err := natsx.StreamConfigsWith(s)
 	if err != nil {
 		t.Fatal(err)

@@ -9,15 +9,22 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
+// setupTelemetry is SetupTelemetry for test t, shut down when t ends.
+func setupTelemetry(t *testing.T, reg prometheus.Registerer) *Telemetry {
+	t.Helper()
+	tel, err := SetupTelemetry(context.Background(), "test", reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	return tel
+}
+
 func TestSetupTelemetryWithoutEndpointCreatesSpansButExportsNothing(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
 	t.Setenv("OTEL_SDK_DISABLED", "")
-	tel, err := SetupTelemetry(context.Background(), "test", prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
+	tel := setupTelemetry(t, prometheus.NewRegistry())
 	if tel.Exporting {
 		t.Fatal("exporting with no OTLP endpoint set")
 	}
@@ -51,11 +58,7 @@ func TestSetupTelemetryDisabled(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
 	// A fresh no-op provider: an earlier test may have installed an SDK one.
 	otel.SetTracerProvider(noop.NewTracerProvider())
-	tel, err := SetupTelemetry(context.Background(), "test", prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
+	tel := setupTelemetry(t, prometheus.NewRegistry())
 	if tel.Exporting {
 		t.Fatal("exporting although OTEL_SDK_DISABLED=true")
 	}
@@ -66,11 +69,7 @@ func TestSetupTelemetryDisabled(t *testing.T) {
 
 func TestTemporalMetricsLandInRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	tel, err := SetupTelemetry(context.Background(), "test", reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
+	tel := setupTelemetry(t, reg)
 	tel.TemporalMetrics().WithTags(map[string]string{"workflow_type": "OrderWorkflow"}).Counter("workflow_completed").Inc(2)
 	families, err := reg.Gather()
 	if err != nil {

@@ -4,31 +4,21 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/config/configtest"
 	"github.com/orderflow/orderflow/shared/temporalx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
-
-func writeProfile(t *testing.T, toml string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "temporal.toml")
-	if err := os.WriteFile(p, []byte(toml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // A client profile (the TOML the Temporal CLI writes) is enough to reach a
 // real server: address and namespace come from it.
 func TestDialFromClientProfile(t *testing.T) {
 	addr := testenv.Temporal(t)
-	file := writeProfile(t, fmt.Sprintf("[profile.shop]\naddress = %q\nnamespace = \"default\"\n", addr))
+	file := configtest.WriteFile(t, "temporal.toml", fmt.Sprintf("[profile.shop]\naddress = %q\nnamespace = \"default\"\n", addr))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := temporalx.Dial(ctx, config.Temporal{ConfigFile: file, Profile: "shop"}, slog.Default())
@@ -44,7 +34,7 @@ func TestDialFromClientProfile(t *testing.T) {
 // The profile is the base; the service's own variables win where set, and
 // the defaults apply where neither says anything.
 func TestClientProfileIsOverriddenBySettings(t *testing.T) {
-	file := writeProfile(t, `
+	file := configtest.WriteFile(t, "temporal.toml", `
 [profile.cloud]
 address = "shop.a1b2c.tmprl.cloud:7233"
 namespace = "shop.a1b2c"

@@ -136,9 +136,7 @@ func (a *Activities) ChargePayment(ctx context.Context, in PaymentInput) (Paymen
 	if err := a.inject(ctx, domain.StepChargePayment, in.OrderID, in.Attempt, in.Round); err != nil {
 		return PaymentResult{}, err
 	}
-	r := PaymentResult{Attempt: stepx.Attempt(ctx)}
-	err := a.Pool.QueryRow(ctx, chargeSQL, in.PaymentID, in.OrderID, in.AmountCents).
-		Scan(&r.Status, &r.AmountCents, &r.ChargedAt, &r.RefundedAt)
+	r, err := a.writePayment(ctx, chargeSQL, in)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return PaymentResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("payment_id %q is already used by another order", in.PaymentID), ErrTypePaymentConflict, nil)
@@ -173,9 +171,7 @@ func (a *Activities) RefundPayment(ctx context.Context, in PaymentInput) (Paymen
 	if err := a.inject(ctx, domain.StepRefundPayment, in.OrderID, in.Attempt, in.Round); err != nil {
 		return PaymentResult{}, err
 	}
-	r := PaymentResult{Attempt: stepx.Attempt(ctx)}
-	err := a.Pool.QueryRow(ctx, refundSQL, in.PaymentID, in.OrderID, in.AmountCents).
-		Scan(&r.Status, &r.AmountCents, &r.ChargedAt, &r.RefundedAt)
+	r, err := a.writePayment(ctx, refundSQL, in)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return PaymentResult{Attempt: r.Attempt, Status: PaymentStatusNotCharged}, nil
 	}
@@ -183,6 +179,16 @@ func (a *Activities) RefundPayment(ctx context.Context, in PaymentInput) (Paymen
 		return PaymentResult{}, fmt.Errorf("refund payment %s: %w", in.PaymentID, err)
 	}
 	return r, nil
+}
+
+// writePayment runs q (chargeSQL or refundSQL) for in and returns the
+// payment row it leaves; pgx.ErrNoRows means the payment_id belongs to
+// another order. The result carries this attempt either way.
+func (a *Activities) writePayment(ctx context.Context, q string, in PaymentInput) (PaymentResult, error) {
+	r := PaymentResult{Attempt: stepx.Attempt(ctx)}
+	err := a.Pool.QueryRow(ctx, q, in.PaymentID, in.OrderID, in.AmountCents).
+		Scan(&r.Status, &r.AmountCents, &r.ChargedAt, &r.RefundedAt)
+	return r, err
 }
 
 // PublishEvents publishes a batch of events in seq order, one at a time,

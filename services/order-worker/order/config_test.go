@@ -1,44 +1,43 @@
 package order_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/orderflow/orderflow/services/order-worker/order"
 	"github.com/orderflow/orderflow/shared/config"
+	"github.com/orderflow/orderflow/shared/config/configtest"
 )
 
 // TestConfigDefaultsAreValidAndBadValuesAreNamed: the defaults start a
-// worker, and every refused setting names its variable, the shared
-// pieces' included.
+// worker and reach the workflow settings, and every refused setting names
+// its variable, the shared pieces' included.
 func TestConfigDefaultsAreValidAndBadValuesAreNamed(t *testing.T) {
-	def, err := config.Load[order.Config]()
-	if err != nil {
-		t.Fatalf("defaults: %v", err)
+	def := configtest.Load[order.Config](t, nil)
+	s := def.Settings()
+	if def.OpsAddr != ":9183" || def.OrdersTaskQueue != "orders-tq" || s.ShippingTaskQueue != "shipping-tq" ||
+		s.AutoApproveAfter != 500*time.Millisecond || s.StepTimeout != 250*time.Millisecond ||
+		s.MaxDispatchAttempts != 10 || s.MaxShippingAttempts != 3 || s.ManualReviewDeadline != 24*time.Hour {
+		t.Fatalf("unexpected defaults: %+v, settings %+v", def, s)
 	}
-	if def.OpsAddr != ":9183" || def.OrdersTaskQueue != "orders-tq" || def.StepTimeout != 250*time.Millisecond {
-		t.Fatalf("unexpected defaults: %+v", def)
+	configtest.Refuses(t, def, map[string]func(*order.Config){
+		"STEP_TIMEOUT":          func(c *order.Config) { c.StepTimeout = time.Millisecond },
+		"STEP_BUDGET":           func(c *order.Config) { c.StepBudget = c.StepTimeout }, // below two attempts
+		"RETRY_MAX_INTERVAL":    func(c *order.Config) { c.RetryMaxInterval = c.RetryInitialInterval / 2 },
+		"MAX_DISPATCH_ATTEMPTS": func(c *order.Config) { c.MaxDispatchAttempts = 0 },
+		"FAULT_FAIL_RATE":       func(c *order.Config) { c.Faults.FailRate = 2 },
+		"SHIPPING_TASK_QUEUE":   func(c *order.Config) { c.ShippingTaskQueue = "" },
+		"SHUTDOWN_TIMEOUT":      func(c *order.Config) { c.Shutdown.Timeout = 0 },
+	})
+}
+
+func TestFaultVariables(t *testing.T) {
+	cfg := configtest.Load[order.Config](t, map[string]string{"FAULT_FAIL_RATE": "0.33", "FAULT_HANG_RATE": "0.34", "FAULT_SEED": "5"})
+	if cfg.Faults.FailRate != 0.33 || cfg.Faults.HangRate != 0.34 || cfg.Faults.Seed != 5 {
+		t.Fatalf("faults %+v", cfg.Faults)
 	}
-	for _, tc := range []struct {
-		name   string
-		mutate func(*order.Config)
-		want   string
-	}{
-		{"short step timeout", func(c *order.Config) { c.StepTimeout = time.Millisecond }, "STEP_TIMEOUT"},
-		{"budget below two attempts", func(c *order.Config) { c.StepBudget = c.StepTimeout }, "STEP_BUDGET"},
-		{"backoff upside down", func(c *order.Config) { c.RetryMaxInterval = c.RetryInitialInterval / 2 }, "RETRY_MAX_INTERVAL"},
-		{"no dispatch attempt", func(c *order.Config) { c.MaxDispatchAttempts = 0 }, "MAX_DISPATCH_ATTEMPTS"},
-		{"impossible faults", func(c *order.Config) { c.Faults.FailRate = 2 }, "FAULT_FAIL_RATE"},
-		{"no shipping queue", func(c *order.Config) { c.ShippingTaskQueue = "" }, "SHIPPING_TASK_QUEUE"},
-		{"no shutdown time", func(c *order.Config) { c.Shutdown.Timeout = 0 }, "SHUTDOWN_TIMEOUT"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := def
-			tc.mutate(&c)
-			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Validate() = %v, want an error naming %s", err, tc.want)
-			}
-		})
+	t.Setenv("FAULT_HANG_RATE", "0.9")
+	if _, err := config.Load[order.Config](); err == nil {
+		t.Fatal("fail + hang rate above 1 was accepted")
 	}
 }

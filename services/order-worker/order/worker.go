@@ -2,7 +2,6 @@ package order
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -72,10 +71,7 @@ func (c Config) OpsAddress() string { return c.OpsAddr }
 // Validate checks ranges the defaults cannot express.
 func (c Config) Validate() error {
 	var p config.Problems
-	p.Add(c.Temporal.Validate(), c.Shutdown.Validate())
-	if err := c.Faults.Validate(); err != nil {
-		p.Add(fmt.Errorf("faults: %w", err))
-	}
+	p.Add(c.Temporal.Validate(), c.Shutdown.Validate(), c.Faults.Validate())
 	p.Check(c.AutoApproveAfter >= 0 && c.ManualReviewDeadline > 0, "AUTO_APPROVE_AFTER must be >= 0 and MANUAL_REVIEW_DEADLINE > 0")
 	p.Check(c.StepTimeout >= 10*time.Millisecond, "STEP_TIMEOUT %v is below 10ms", c.StepTimeout)
 	p.Check(c.StepBudget >= 2*c.StepTimeout, "STEP_BUDGET %v must be at least twice STEP_TIMEOUT %v", c.StepBudget, c.StepTimeout)

@@ -2,7 +2,6 @@ package shipment
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -36,10 +35,7 @@ func (c Config) OpsAddress() string { return c.OpsAddr }
 // Validate checks what the environment cannot express with defaults.
 func (c Config) Validate() error {
 	var p config.Problems
-	p.Add(c.Temporal.Validate(), c.Shutdown.Validate())
-	if err := c.Faults.Validate(); err != nil {
-		p.Add(fmt.Errorf("faults: %w", err))
-	}
+	p.Add(c.Temporal.Validate(), c.Shutdown.Validate(), c.Faults.Validate())
 	return p.Err()
 }
 
