@@ -125,10 +125,7 @@ func prodChaosRig(ctx context.Context, root, dataDir, base, stamp string, o opti
 // invariants, the way TestCrashesLoseNothing does.
 func runChaos(ctx context.Context, root, out string, o options) error {
 	stamp := time.Now().UTC().Format("20060102T150405")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	dataDir, err := os.MkdirTemp("", "orderflow-chaos-")
+	dataDir, err := runDirs(out, "orderflow-chaos-")
 	if err != nil {
 		return err
 	}
@@ -511,35 +508,38 @@ func signalTrail(ctx context.Context, d *driver, orderID string) string {
 		}
 		return strings.TrimPrefix(sp.CommandID, updateCommandPrefix(orderID))
 	}
-	parent, err := history(cctx, d.tc, contracts.OrderWorkflowID(orderID), "")
+	// trail walks one workflow's history, tagging the signals it received
+	// with received, and its children's in brackets.
+	var trail func(workflowID, runID, received string) ([]string, error)
+	trail = func(workflowID, runID, received string) ([]string, error) {
+		events, err := history(cctx, d.tc, workflowID, runID)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, e := range events {
+			if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == contracts.SignalUpdateAddress {
+				out = append(out, received+k(a.GetInput()))
+			}
+			if a := e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes(); a != nil && a.GetSignalName() == contracts.SignalUpdateAddress {
+				out = append(out, "F:"+k(a.GetInput()))
+			}
+			if a := e.GetChildWorkflowExecutionStartedEventAttributes(); a != nil {
+				child := a.GetWorkflowExecution()
+				got, err := trail(child.GetWorkflowId(), child.GetRunId(), "C:")
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, "child "+child.GetWorkflowId()+" ["+strings.Join(got, " ")+"]")
+			}
+		}
+		return out, nil
+	}
+	got, err := trail(contracts.OrderWorkflowID(orderID), "", "W:")
 	if err != nil {
 		return err.Error()
 	}
-	var trail []string
-	for _, e := range parent {
-		if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == contracts.SignalUpdateAddress {
-			trail = append(trail, "W:"+k(a.GetInput()))
-		}
-		if a := e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes(); a != nil && a.GetSignalName() == contracts.SignalUpdateAddress {
-			trail = append(trail, "F:"+k(a.GetInput()))
-		}
-		a := e.GetChildWorkflowExecutionStartedEventAttributes()
-		if a == nil {
-			continue
-		}
-		child, err := history(cctx, d.tc, a.GetWorkflowExecution().GetWorkflowId(), a.GetWorkflowExecution().GetRunId())
-		if err != nil {
-			return err.Error()
-		}
-		var got []string
-		for _, ce := range child {
-			if ca := ce.GetWorkflowExecutionSignaledEventAttributes(); ca != nil && ca.GetSignalName() == contracts.SignalUpdateAddress {
-				got = append(got, "C:"+k(ca.GetInput()))
-			}
-		}
-		trail = append(trail, "child "+a.GetWorkflowExecution().GetWorkflowId()+" ["+strings.Join(got, " ")+"]")
-	}
-	return "[" + strings.Join(trail, " ") + "]"
+	return "[" + strings.Join(got, " ") + "]"
 }
 
 // inPublishingOrder: the updates were published one after the other, so a

@@ -159,10 +159,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	stamp := time.Now().UTC().Format("20060102T150405") + "-telemetry-" + tune.telemetry
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	dataDir, err := os.MkdirTemp("", "orderflow-bench-")
+	dataDir, err := runDirs(out, "orderflow-bench-")
 	if err != nil {
 		return err
 	}
@@ -260,6 +257,15 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("\n%s\nwritten: %s.md, %s.json\n", md, base, base)
 	return nil
+}
+
+// runDirs makes the results directory out and a data directory of its own
+// for the stack (prefix: the scenario), which the caller removes.
+func runDirs(out, prefix string) (dataDir string, err error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp("", prefix)
 }
 
 func repoRoot() (string, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -57,26 +58,17 @@ func telemetryEnv(mode string) (env []string, stop func(), err error) {
 		env = append(env, opsVar(s)+"="+addr)
 		targets = append(targets, "http://"+addr+"/metrics")
 	}
-	done := make(chan struct{})
-	go func() {
-		tick := time.NewTicker(5 * time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			for _, t := range targets {
-				if resp, err := http.Get(t); err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
+	scraping, stopScraping := context.WithCancel(context.Background())
+	go every(scraping, 5*time.Second, func() {
+		for _, t := range targets {
+			if resp, err := http.Get(t); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
 			}
 		}
-	}()
+	})
 	return env, func() {
-		close(done)
+		stopScraping()
 		_ = sink.Close()
 		fmt.Printf("telemetry: %d KiB of spans received\n", spanBytes.Load()/1024)
 	}, nil

@@ -119,28 +119,9 @@ func runEndToEnd(t *testing.T, secured bool) {
 		}
 		req.Header.Set("Authorization", bearer)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("start: status %d, want 202", resp.StatusCode)
-	}
-
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var state string
-	testenv.Eventually(t, 60*time.Second, func() (bool, string) {
-		var terminal bool
-		err := conn.QueryRow(ctx, "SELECT state, terminal FROM orders WHERE order_id = $1", orderID).Scan(&state, &terminal)
-		return err == nil && terminal, "waiting for order terminal in PostgreSQL"
-	})
+	state, conn := startAndFollow(t, ctx, req, dbURL, orderID, 60*time.Second)
 	if state != string(domain.StateShipped) {
 		t.Errorf("order ended %s, want shipped", state)
 	}
@@ -157,7 +138,7 @@ func runEndToEnd(t *testing.T, secured bool) {
 	if bearer != "" {
 		req.Header.Set("Authorization", bearer)
 	}
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,6 +225,33 @@ func builtBinaries(t *testing.T) (root, bin string) {
 		}
 	}
 	return root, bin
+}
+
+// startAndFollow sends req, an order's start, fails the test unless the
+// API accepts it, and waits up to wait until the projection at dbURL holds
+// the order terminal. It returns the order's state and the connection it
+// read it on, open until the test ends.
+func startAndFollow(t *testing.T, ctx context.Context, req *http.Request, dbURL, orderID string, wait time.Duration) (state string, conn *pgx.Conn) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("start: status %d, want 202", resp.StatusCode)
+	}
+	conn, err = pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	testenv.Eventually(t, wait, func() (bool, string) {
+		var terminal bool
+		err := conn.QueryRow(ctx, "SELECT state, terminal FROM orders WHERE order_id = $1", orderID).Scan(&state, &terminal)
+		return err == nil && terminal, "waiting for order terminal in PostgreSQL"
+	})
+	return state, conn
 }
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

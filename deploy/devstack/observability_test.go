@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -80,26 +79,9 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, api+"/orders/"+orderID+"/start", strings.NewReader(`{"payment_id": "pay-traced"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("traceparent", "00-"+traceID+"-"+clientSpan+"-01")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("start: status %d, want 202", resp.StatusCode)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	testenv.Eventually(t, 45*time.Second, func() (bool, string) {
-		var terminal bool
-		err := conn.QueryRow(ctx, "SELECT terminal FROM orders WHERE order_id = $1", orderID).Scan(&terminal)
-		return err == nil && terminal, "waiting for order terminal in PostgreSQL"
-	})
+	startAndFollow(t, ctx, req, dbURL, orderID, 45*time.Second)
 
 	// Counters moved in every service (the projector counts right after
 	// its commit, so give it a moment).

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -163,23 +162,19 @@ func TestNATSClusterR3SurvivesLeaderKill(t *testing.T) {
 	}
 }
 
-// retry runs f, each attempt bounded, until it succeeds: during an
-// election the cluster refuses or leaves requests unanswered for a few
-// seconds. A retried publish keeps its Nats-Msg-Id, so it is stored once.
+// retry runs f, each attempt bounded, until it succeeds or ctx's deadline
+// passes: during an election the cluster refuses or leaves requests
+// unanswered for a few seconds. A retried publish keeps its Nats-Msg-Id, so
+// it is stored once.
 func retry(ctx context.Context, t *testing.T, what string, f func(context.Context) error) {
 	t.Helper()
-	for {
+	deadline, _ := ctx.Deadline()
+	testenv.Eventually(t, time.Until(deadline), func() (bool, string) {
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
 		err := f(actx)
-		cancel()
-		if err == nil {
-			return
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("%s: %v", what, errors.Join(err, ctx.Err()))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprintf("%s: %v", what, err)
+	})
 }
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

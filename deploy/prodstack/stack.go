@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -227,27 +226,6 @@ func (s *stack) Stop() { s.sup.Stop() }
 
 // Supervisor runs the children.
 func (s *stack) Supervisor() *stackkit.Supervisor { return s.sup }
-
-// waitListening waits until addr accepts connections, failing at once when
-// a child exits meanwhile.
-func (s *stack) waitListening(ctx context.Context, addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return err
-		}
-		select {
-		case err := <-s.sup.Exited():
-			return err
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
 
 // tail is the last n lines of file, for an error message.
 func tail(file string, n int) string {

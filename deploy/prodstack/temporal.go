@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,11 +21,13 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/orderflow/orderflow/deploy/devstack/stackkit"
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/devserver"
+	"github.com/orderflow/orderflow/shared/netx"
 	"github.com/orderflow/orderflow/shared/pgxx"
 )
 
@@ -261,7 +264,7 @@ func (s *stack) startTemporal(ctx context.Context) error {
 		return err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.Port)
-	if err := s.waitListening(ctx, addr, 90*time.Second); err != nil {
+	if err := netx.WaitTCPOrExit(ctx, addr, 90*time.Second, s.sup.Exited()); err != nil {
 		return fmt.Errorf("temporal server did not come up on %s: %w\nlast lines of %s:\n%s", addr, err, s.temporalLog(), tail(s.temporalLog(), 15))
 	}
 	if err := s.setupNamespace(ctx, addr); err != nil {
@@ -270,6 +273,9 @@ func (s *stack) startTemporal(ctx context.Context) error {
 	s.log.Info("temporal server up", "address", addr, "history_shards", s.cfg.Temporal.HistoryShards)
 	return nil
 }
+
+// quietLogger drops the SDK's logs: setupNamespace reports what matters.
+var quietLogger = tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 
 // setupNamespace registers the namespace and the search attributes the
 // workflows upsert (an unregistered one fails the workflow task), then
@@ -281,7 +287,7 @@ func (s *stack) setupNamespace(ctx context.Context, addr string) error {
 	var c client.Client
 	var err error
 	for c == nil {
-		if c, err = client.DialContext(ctx, client.Options{HostPort: addr, Namespace: ns, Logger: quietLogger{}}); err != nil {
+		if c, err = client.DialContext(ctx, client.Options{HostPort: addr, Namespace: ns, Logger: quietLogger}); err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("temporal server at %s: %w", addr, err)
 			}
@@ -340,14 +346,6 @@ func addSearchAttributes(ctx context.Context, c client.Client, ns string, want m
 	return err
 }
 
-// quietLogger drops the SDK's logs: setupNamespace reports what matters.
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}
-
 // startUI runs the Temporal UI server (github.com/temporalio/ui-server,
 // its assets embedded) against the server, when it is built.
 func (s *stack) startUI() error {
@@ -381,7 +379,7 @@ func (s *stack) startUI() error {
 		return err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", s.cfg.Temporal.UIPort)
-	if err := s.waitListening(context.Background(), addr, 30*time.Second); err != nil {
+	if err := netx.WaitTCPOrExit(context.Background(), addr, 30*time.Second, s.sup.Exited()); err != nil {
 		return fmt.Errorf("temporal UI did not come up on %s: %w", addr, err)
 	}
 	s.uiRunning = true

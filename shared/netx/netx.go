@@ -4,6 +4,7 @@
 package netx
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -66,6 +67,13 @@ func FreeRange(n int) (int, error) {
 
 // WaitTCP waits until addr accepts connections or timeout passes.
 func WaitTCP(addr string, timeout time.Duration) error {
+	return WaitTCPOrExit(context.Background(), addr, timeout, nil)
+}
+
+// WaitTCPOrExit is WaitTCP for a process a supervisor runs: it also gives
+// up when ctx ends, and at once with the error exited delivers (the
+// process died, so nothing will listen). A nil exited never delivers.
+func WaitTCPOrExit(ctx context.Context, addr string, timeout time.Duration, exited <-chan error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -73,9 +81,13 @@ func WaitTCP(addr string, timeout time.Duration) error {
 			c.Close()
 			return nil
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case err := <-exited:
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }

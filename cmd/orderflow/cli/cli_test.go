@@ -148,15 +148,11 @@ func TestDLQListInspectReplay(t *testing.T) {
 	wantContains(t, mustRun(t, "dlq", "inspect", "1", nats), "Orderflow-Reason: bridge: temporal rejected the start", body)
 
 	commands := func() uint64 {
-		s, err := js.Stream(ctx, contracts.StreamCommands)
+		s, err := js.Stream(ctx, contracts.StreamCommands) // reads the stream's info now
 		if err != nil {
 			t.Fatal(err)
 		}
-		info, err := s.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info.State.Msgs
+		return s.CachedInfo().State.Msgs
 	}
 	out = mustRun(t, "dlq", "replay", "1", "--dry-run", nats)
 	wantContains(t, out, "dlq 1 -> "+contracts.CommandSubject(orderID, contracts.CommandStart), "dry run")

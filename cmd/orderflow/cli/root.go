@@ -133,32 +133,36 @@ func (e *env) connectNATS() (*nats.Conn, error) {
 	return nc, nil
 }
 
-// withJetStream runs f on a JetStream context of its own connection.
-func (e *env) withJetStream(f func(js jetstream.JetStream) error) error {
+// withNATS runs f on a connection of its own.
+func (e *env) withNATS(f func(nc *nats.Conn) error) error {
 	nc, err := e.connectNATS()
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
-	return f(js)
+	return f(nc)
+}
+
+// withJetStream runs f on a JetStream context of its own connection.
+func (e *env) withJetStream(f func(js jetstream.JetStream) error) error {
+	return e.withNATS(func(nc *nats.Conn) error {
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return fmt.Errorf("jetstream: %w", err)
+		}
+		return f(js)
+	})
 }
 
 // withClient runs f with the Go client on a connection of its own.
 func (e *env) withClient(f func(c *client.Client) error) error {
-	nc, err := e.connectNATS()
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	c, err := client.New(nc)
-	if err != nil {
-		return err
-	}
-	return f(c)
+	return e.withNATS(func(nc *nats.Conn) error {
+		c, err := client.New(nc)
+		if err != nil {
+			return err
+		}
+		return f(c)
+	})
 }
 
 func (e *env) pool(ctx context.Context) (*pgxpool.Pool, error) {

@@ -25,11 +25,7 @@ NATS_STREAM_DUPLICATE_WINDOW (per stream: ORDER_EVENTS:720h,ORDER_DLQ:0s).`,
 		Short: "Create every stream, or update it to the configured settings (replicas, limits)",
 		Args:  cobra.NoArgs,
 		RunE: e.timed(func(ctx context.Context, _ []string) error {
-			cfgs, err := natsx.StreamConfigsWith(e.cfg.Streams)
-			if err != nil {
-				return err
-			}
-			return e.withJetStream(func(js jetstream.JetStream) error {
+			return e.withStreams(func(js jetstream.JetStream, cfgs []jetstream.StreamConfig) error {
 				if err := natsx.ProvisionStreams(ctx, js, cfgs); err != nil {
 					return err
 				}
@@ -51,14 +47,22 @@ NATS_STREAM_DUPLICATE_WINDOW (per stream: ORDER_EVENTS:720h,ORDER_DLQ:0s).`,
 		Short: "Check every stream exists with the configured settings and all replicas current; exit 1 if not",
 		Args:  cobra.NoArgs,
 		RunE: e.timed(func(ctx context.Context, _ []string) error {
-			cfgs, err := natsx.StreamConfigsWith(e.cfg.Streams)
-			if err != nil {
-				return err
-			}
-			return e.withJetStream(func(js jetstream.JetStream) error { return e.reportStreams(ctx, js, cfgs) })
+			return e.withStreams(func(js jetstream.JetStream, cfgs []jetstream.StreamConfig) error {
+				return e.reportStreams(ctx, js, cfgs)
+			})
 		}),
 	})
 	return cmd
+}
+
+// withStreams runs f with the streams as configured (the contract's, with
+// the NATS_STREAM_* settings) and a JetStream context.
+func (e *env) withStreams(f func(js jetstream.JetStream, cfgs []jetstream.StreamConfig) error) error {
+	cfgs, err := natsx.StreamConfigsWith(e.cfg.Streams)
+	if err != nil {
+		return err
+	}
+	return e.withJetStream(func(js jetstream.JetStream) error { return f(js, cfgs) })
 }
 
 func (e *env) reportStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.StreamConfig) error {
