@@ -19,8 +19,8 @@ const (
 	CommandApprove       = client.KindApprove
 )
 
-// Command is the JSON body of every command message, the client's
-// client.Command with the services' validation.
+// Command is the JSON body of every command message: client.Command's
+// fields, as a type of its own so it can carry the services' Validate.
 type Command client.Command
 
 // MaxOwnerLen bounds a client ID.

@@ -24,7 +24,7 @@ const (
 	EventsRoot   = client.EventsRoot
 	StatusRoot   = client.StatusRoot
 	ResultsRoot  = client.ResultsRoot
-	DLQRoot      = "orders.dlq" // the ORDER_DLQ stream's subjects: DLQCommands and DLQEvents
+	DLQRoot      = "orders.dlq" // parent of DLQCommands and DLQEvents
 )
 
 // Dead-letter subjects: a message that can never be processed is republished
