@@ -37,6 +37,7 @@ require (
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nexus-rpc/nexus-proto-annotations v0.1.0 // indirect
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
+	github.com/orderflow/orderflow/client v0.0.0 // indirect
 	github.com/robfig/cron v1.2.0 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
@@ -62,6 +63,7 @@ require (
 )
 
 replace (
+	github.com/orderflow/orderflow/client => ../client
 	github.com/orderflow/orderflow/migrations => ../migrations
 	github.com/orderflow/orderflow/shared => ../shared
 )

@@ -7,8 +7,8 @@
 // The module depends on nats.go only (the HTTP client in package
 // [github.com/orderflow/orderflow/client/rest] adds the oapi-codegen
 // runtime), so `go get github.com/orderflow/orderflow/client` does not pull
-// in the services, the Temporal SDK or a NATS server. Its wire types mirror
-// the services' contracts field for field; a test in the repository's
-// integration module round-trips both so they cannot drift, and the AsyncAPI
+// in the services, the Temporal SDK or a NATS server. Its wire types and
+// names are the services' too: shared/contracts and shared/domain alias
+// them, so the services and this client cannot drift, and the AsyncAPI
 // document in contracts/asyncapi.yaml describes the same messages.
 package client

@@ -31,19 +31,35 @@ type Address struct {
 	ZipCode string `json:"zip_code"`
 }
 
+// Valid reports whether k is one of the command kinds above.
+func (k CommandKind) Valid() bool {
+	switch k {
+	case KindStart, KindCancel, KindUpdateAddress, KindApprove:
+		return true
+	}
+	return false
+}
+
 // Command is the body of a message on orders.commands.<order_id>.<kind>.
+// Which payload fields apply depends on the kind (taken from the subject,
+// which is authoritative). CommandID repeats the Nats-Msg-Id header so a
+// command stays traceable once it has left the broker.
 type Command struct {
-	CommandID    string      `json:"command_id"`
-	OrderID      string      `json:"order_id"`
-	Kind         CommandKind `json:"kind"`
-	IssuedAt     time.Time   `json:"issued_at"`
-	PaymentID    string      `json:"payment_id,omitempty"`
-	Items        []Item      `json:"items,omitempty"`
-	Address      *Address    `json:"address,omitempty"`
-	ManualReview bool        `json:"manual_review,omitempty"`
-	Reason       string      `json:"reason,omitempty"`
-	// Owner is the client the order belongs to (README, Security).
+	CommandID string      `json:"command_id"`
+	OrderID   string      `json:"order_id"`
+	Kind      CommandKind `json:"kind"`
+	IssuedAt  time.Time   `json:"issued_at"`
+	// Owner is the client the order belongs to (README, Security): the API
+	// sets it to the authenticated client; a NATS publisher names it itself
+	// (the command-publisher role is trusted to do so). Empty means no owner.
 	Owner string `json:"owner,omitempty"`
+	// start
+	PaymentID    string   `json:"payment_id,omitempty"`
+	Items        []Item   `json:"items,omitempty"`
+	Address      *Address `json:"address,omitempty"`
+	ManualReview bool     `json:"manual_review,omitempty"`
+	// update-address uses Address; cancel may carry a reason.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Outcome is what the bridge did with a command.
@@ -57,8 +73,10 @@ const (
 	OutcomeRejected  Outcome = "rejected"  // cannot be applied; see Reason
 )
 
-// CommandResult is the bridge's outcome of one command, published on
-// orders.results.<order_id> and kept in the ORDER_RESULTS stream.
+// CommandResult is the bridge's outcome of one command it settled,
+// published on orders.results.<order_id> and kept in the ORDER_RESULTS
+// stream, so a sender (HTTP with `Prefer: wait`, or a NATS client) learns
+// the outcome.
 type CommandResult struct {
 	CommandID  string      `json:"command_id"`
 	OrderID    string      `json:"order_id"`
@@ -147,7 +165,8 @@ type OrderStatus struct {
 	Signals       []SignalRecord `json:"signals,omitempty"`
 	FailureReason string         `json:"failure_reason,omitempty"`
 	// WaitingFor names what a running order is stuck on (a step over its
-	// budget, an unreachable dependency); empty while it moves.
+	// budget, an unreachable dependency, a shipping child making no
+	// progress); empty while it moves.
 	WaitingFor  string     `json:"waiting_for,omitempty"`
 	AcceptedAt  time.Time  `json:"accepted_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
@@ -177,7 +196,8 @@ const (
 	EventFailed           EventType = "failed"
 )
 
-// EventSchemaVersion is the event shape this package decodes.
+// EventSchemaVersion is the event shape this package decodes; it is bumped
+// on any incompatible change to Event.
 const EventSchemaVersion = 1
 
 // Event is one order transition, the body of orders.events.<order_id>.<type>.
@@ -191,25 +211,28 @@ type Event struct {
 	Seq           int64           `json:"seq"` // per order, 1, 2, 3, … without gaps
 	Time          time.Time       `json:"time"`
 	WorkflowID    string          `json:"workflow_id"`
-	Data          json.RawMessage `json:"data,omitempty"`
+	Data          json.RawMessage `json:"data,omitempty"` // type-specific detail
 	Order         OrderStatus     `json:"order"`
 }
 
 // StatusReply is the answer on orders.status.<order_id>.
 type StatusReply struct {
-	Source         string            `json:"source"`
+	Source         string            `json:"source"` // "temporal"
 	WorkflowID     string            `json:"workflow_id,omitempty"`
 	RunID          string            `json:"run_id,omitempty"`
-	WorkflowStatus string            `json:"workflow_status,omitempty"`
+	WorkflowStatus string            `json:"workflow_status,omitempty"` // RUNNING, COMPLETED, ...
 	Status         *OrderStatus      `json:"status,omitempty"`
 	Pending        []PendingActivity `json:"pending_activities,omitempty"`
-	Error          string            `json:"error,omitempty"`
+	Error          string            `json:"error,omitempty"` // set when the order is unknown or Temporal failed
 	NotFound       bool              `json:"not_found,omitempty"`
-	Owner          string            `json:"owner,omitempty"`
-	OwnerKnown     bool              `json:"owner_known,omitempty"`
+	// Owner is the client that started the order, valid when OwnerKnown
+	// (Temporal answered the describe or the query).
+	Owner      string `json:"owner,omitempty"`
+	OwnerKnown bool   `json:"owner_known,omitempty"`
 }
 
-// PendingActivity is a step Temporal is running or retrying.
+// PendingActivity is a step (or the shipping child) Temporal is running or
+// retrying.
 type PendingActivity struct {
 	Type        string     `json:"type"`
 	Attempt     int32      `json:"attempt"`

@@ -6,7 +6,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/nats-io/nats.go v1.55.0
-	github.com/orderflow/orderflow/client v0.0.0-00010101000000-000000000000
+	github.com/orderflow/orderflow/client v0.0.0
 	github.com/orderflow/orderflow/services/api v0.0.0
 	github.com/orderflow/orderflow/services/bridge v0.0.0
 	github.com/orderflow/orderflow/services/order-worker v0.0.0

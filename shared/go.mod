@@ -10,6 +10,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/nats-io/nkeys v0.4.16
+	github.com/orderflow/orderflow/client v0.0.0
 	github.com/orderflow/orderflow/migrations v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/testcontainers/testcontainers-go v0.45.0
@@ -113,4 +114,7 @@ require (
 	google.golang.org/grpc v1.85.0 // indirect
 )
 
-replace github.com/orderflow/orderflow/migrations => ../migrations
+replace (
+	github.com/orderflow/orderflow/client => ../client
+	github.com/orderflow/orderflow/migrations => ../migrations
+)

@@ -91,6 +91,7 @@ require (
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
+	github.com/orderflow/orderflow/client v0.0.0 // indirect
 	github.com/orderflow/orderflow/migrations v0.0.0 // indirect
 	github.com/philhofer/fwd v1.1.3-0.20240916144458-20a13a1f6b7c // indirect
 	github.com/power-devops/perfstat v0.0.0-20240221224432-82ca36839d55 // indirect
@@ -143,6 +144,7 @@ require (
 )
 
 replace (
+	github.com/orderflow/orderflow/client => ../../client
 	github.com/orderflow/orderflow/migrations => ../../migrations
 	github.com/orderflow/orderflow/shared => ../../shared
 )

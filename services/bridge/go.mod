@@ -66,6 +66,7 @@ require (
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
+	github.com/orderflow/orderflow/client v0.0.0 // indirect
 	github.com/orderflow/orderflow/migrations v0.0.0 // indirect
 	github.com/power-devops/perfstat v0.0.0-20240221224432-82ca36839d55 // indirect
 	github.com/pressly/goose/v3 v3.30.0 // indirect
@@ -110,6 +111,7 @@ require (
 )
 
 replace (
+	github.com/orderflow/orderflow/client => ../../client
 	github.com/orderflow/orderflow/migrations => ../../migrations
 	github.com/orderflow/orderflow/shared => ../../shared
 )

@@ -3,55 +3,25 @@ package contracts
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
+	"github.com/orderflow/orderflow/client"
 	"github.com/orderflow/orderflow/shared/domain"
 )
 
 // CommandKind is the last token of a command subject.
-type CommandKind string
+type CommandKind = client.CommandKind
 
 // Command kinds accepted on orders.commands.<order_id>.<kind>.
 const (
-	CommandStart         CommandKind = "start"
-	CommandCancel        CommandKind = "cancel"
-	CommandUpdateAddress CommandKind = "update-address"
-	CommandApprove       CommandKind = "approve"
+	CommandStart         = client.KindStart
+	CommandCancel        = client.KindCancel
+	CommandUpdateAddress = client.KindUpdateAddress
+	CommandApprove       = client.KindApprove
 )
 
-// Valid reports whether k is a known command kind.
-func (k CommandKind) Valid() bool {
-	switch k {
-	case CommandStart, CommandCancel, CommandUpdateAddress, CommandApprove:
-		return true
-	}
-	return false
-}
-
-// Command is the JSON body of every command message. Which payload fields
-// apply depends on the kind (taken from the subject, which is authoritative).
-// CommandID repeats the Nats-Msg-Id header so a command stays traceable once
-// it has left the broker.
-type Command struct {
-	CommandID string      `json:"command_id"`
-	OrderID   string      `json:"order_id"`
-	Kind      CommandKind `json:"kind"`
-	IssuedAt  time.Time   `json:"issued_at"`
-	// Owner is the client the command acts for: the API sets it to the
-	// authenticated client; a NATS publisher names it itself (the
-	// command-publisher role is trusted to do so). Empty means no owner
-	// (the API running without keys).
-	Owner string `json:"owner,omitempty"`
-
-	// start
-	PaymentID    string          `json:"payment_id,omitempty"`
-	Items        []domain.Item   `json:"items,omitempty"`
-	Address      *domain.Address `json:"address,omitempty"`
-	ManualReview bool            `json:"manual_review,omitempty"`
-
-	// update-address uses Address; cancel may carry a reason.
-	Reason string `json:"reason,omitempty"`
-}
+// Command is the JSON body of every command message: client.Command's
+// fields, as a type of its own so it can carry the services' Validate.
+type Command client.Command
 
 // MaxOwnerLen bounds a client ID.
 const MaxOwnerLen = 128
@@ -113,7 +83,7 @@ func (c Command) Validate() error {
 			}
 		}
 		if c.Address != nil {
-			if err := c.Address.Validate(); err != nil {
+			if err := domain.ValidateAddress(*c.Address); err != nil {
 				return err
 			}
 		}
@@ -121,7 +91,7 @@ func (c Command) Validate() error {
 		if c.Address == nil {
 			return &domain.FieldError{Field: "address", Reason: "is required"}
 		}
-		return c.Address.Validate()
+		return domain.ValidateAddress(*c.Address)
 	case CommandCancel, CommandApprove:
 	default:
 		return &domain.FieldError{Field: "kind", Reason: fmt.Sprintf("unknown command kind %q", c.Kind)}
@@ -136,28 +106,18 @@ func (c Command) Validate() error {
 }
 
 // Outcome is what the bridge did with a command.
-type Outcome string
+type Outcome = client.Outcome
 
 // Command outcomes published on orders.results.<order_id>.
 const (
-	OutcomeStarted   Outcome = "started"   // start created the workflow
-	OutcomeDuplicate Outcome = "duplicate" // start or signal already applied; nothing done again
-	OutcomeApplied   Outcome = "applied"   // signal delivered to the workflow
-	OutcomeRejected  Outcome = "rejected"  // cannot be applied; see Reason
+	OutcomeStarted   = client.OutcomeStarted
+	OutcomeDuplicate = client.OutcomeDuplicate
+	OutcomeApplied   = client.OutcomeApplied
+	OutcomeRejected  = client.OutcomeRejected
 )
 
-// CommandResult is published by the bridge for every command it settles, so
-// a sender (HTTP with `Prefer: wait`, or a NATS client) learns the outcome.
-type CommandResult struct {
-	CommandID  string      `json:"command_id"`
-	OrderID    string      `json:"order_id"`
-	Kind       CommandKind `json:"kind"`
-	Outcome    Outcome     `json:"outcome"`
-	Reason     string      `json:"reason,omitempty"`
-	WorkflowID string      `json:"workflow_id,omitempty"`
-	RunID      string      `json:"run_id,omitempty"`
-	At         time.Time   `json:"at"`
-}
+// CommandResult is published by the bridge for every command it settles.
+type CommandResult = client.CommandResult
 
 // SignalPayload is the argument of the cancel, update-address and approve
 // signals. CommandID lets the workflow ignore a redelivered signal.
@@ -174,26 +134,7 @@ type DispatchFailedPayload struct {
 }
 
 // StatusReply answers a request on orders.status.<order_id>.
-type StatusReply struct {
-	Source         string            `json:"source"` // "temporal"
-	WorkflowID     string            `json:"workflow_id,omitempty"`
-	RunID          string            `json:"run_id,omitempty"`
-	WorkflowStatus string            `json:"workflow_status,omitempty"` // RUNNING, COMPLETED, ...
-	Status         *OrderStatus      `json:"status,omitempty"`
-	Pending        []PendingActivity `json:"pending_activities,omitempty"`
-	Error          string            `json:"error,omitempty"` // set when the order is unknown or Temporal failed
-	NotFound       bool              `json:"not_found,omitempty"`
-	// Owner is the client that started the order, valid when OwnerKnown
-	// (Temporal answered the describe or the query).
-	Owner      string `json:"owner,omitempty"`
-	OwnerKnown bool   `json:"owner_known,omitempty"`
-}
+type StatusReply = client.StatusReply
 
 // PendingActivity is Temporal's view of a running activity or child.
-type PendingActivity struct {
-	Type        string     `json:"type"`
-	Attempt     int32      `json:"attempt"`
-	State       string     `json:"state"`
-	LastFailure string     `json:"last_failure,omitempty"`
-	LastStarted *time.Time `json:"last_started,omitempty"`
-}
+type PendingActivity = client.PendingActivity

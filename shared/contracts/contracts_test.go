@@ -156,6 +156,12 @@ func TestSubjectsRoundTrip(t *testing.T) {
 	if got := StatusSubject("o-1"); got != "orders.status.o-1" {
 		t.Errorf("StatusSubject = %s", got)
 	}
+	// ORDER_DLQ captures DLQRoot.>; the dead-letter subjects come from the client.
+	for _, s := range []string{DLQCommands, DLQEvents} {
+		if !strings.HasPrefix(s, DLQRoot+".") {
+			t.Errorf("%s is not under %s", s, DLQRoot)
+		}
+	}
 }
 
 func TestAppendRecentErrorsKeepsTheNewest(t *testing.T) {

@@ -4,35 +4,35 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
-	"time"
+
+	"github.com/orderflow/orderflow/client"
 )
 
 // EventType is the last token of an event subject.
-type EventType string
+type EventType = client.EventType
 
 // Order event types. Every state transition emits exactly one event.
 const (
-	EventReceived         EventType = "received"
-	EventValidated        EventType = "validated"
-	EventValidationFailed EventType = "validation_failed"
-	EventAwaitingApproval EventType = "awaiting_approval"
-	EventApproved         EventType = "approved"
-	EventPaymentCharged   EventType = "payment_charged"
-	EventShippingStarted  EventType = "shipping_started"
-	EventPackagePrepared  EventType = "package_prepared"
-	EventDispatchFailed   EventType = "dispatch_failed"
-	EventDispatched       EventType = "dispatched"
-	EventShipped          EventType = "shipped"
-	EventAddressUpdated   EventType = "address_updated"
-	EventSignalRejected   EventType = "signal_rejected"
-	EventPaymentRefunded  EventType = "payment_refunded"
-	EventCancelled        EventType = "cancelled"
-	EventFailed           EventType = "failed"
+	EventReceived         = client.EventReceived
+	EventValidated        = client.EventValidated
+	EventValidationFailed = client.EventValidationFailed
+	EventAwaitingApproval = client.EventAwaitingApproval
+	EventApproved         = client.EventApproved
+	EventPaymentCharged   = client.EventPaymentCharged
+	EventShippingStarted  = client.EventShippingStarted
+	EventPackagePrepared  = client.EventPackagePrepared
+	EventDispatchFailed   = client.EventDispatchFailed
+	EventDispatched       = client.EventDispatched
+	EventShipped          = client.EventShipped
+	EventAddressUpdated   = client.EventAddressUpdated
+	EventSignalRejected   = client.EventSignalRejected
+	EventPaymentRefunded  = client.EventPaymentRefunded
+	EventCancelled        = client.EventCancelled
+	EventFailed           = client.EventFailed
 )
 
 // EventSchemaVersion is bumped on any incompatible change to Event.
-const EventSchemaVersion = 1
+const EventSchemaVersion = client.EventSchemaVersion
 
 // EventSource is the CloudEvents source of every order event.
 const EventSource = "orderflow/order-worker"
@@ -41,17 +41,7 @@ const EventSource = "orderflow/order-worker"
 // Each event carries the order's full snapshot after the transition, so a
 // consumer that keeps only the highest Seq per order is always right, in any
 // delivery order.
-type Event struct {
-	ID            string          `json:"id"`
-	SchemaVersion int             `json:"schema_version"`
-	Type          EventType       `json:"type"`
-	OrderID       string          `json:"order_id"`
-	Seq           int64           `json:"seq"`
-	Time          time.Time       `json:"time"`
-	WorkflowID    string          `json:"workflow_id"`
-	Data          json.RawMessage `json:"data,omitempty"` // type-specific detail
-	Order         OrderStatus     `json:"order"`
-}
+type Event = client.Event
 
 // EventID is deterministic: the same transition always gets the same ID, so
 // a re-published event is dropped by the broker and by the projector.
@@ -61,15 +51,8 @@ func EventID(orderID string, seq int64) string {
 
 // ParseEventSubject splits orders.events.<order_id>.<type>.
 func ParseEventSubject(subject string) (orderID string, t EventType, err error) {
-	rest, ok := strings.CutPrefix(subject, EventsRoot+".")
-	if !ok {
-		return "", "", fmt.Errorf("subject %q is not under %s", subject, EventsRoot)
-	}
-	parts := strings.Split(rest, ".")
-	if len(parts) != 2 {
-		return "", "", fmt.Errorf("subject %q is not %s.<order_id>.<type>", subject, EventsRoot)
-	}
-	return parts[0], EventType(parts[1]), nil
+	orderID, last, err := splitSubject(subject, EventsRoot, "type")
+	return orderID, EventType(last), err
 }
 
 // DecodeEvent parses and checks an event body; an error means the event can

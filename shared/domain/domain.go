@@ -1,31 +1,28 @@
 // Package domain is the order itself, apart from how it travels: its
 // lines, address and total, the lifecycle states and the business steps,
-// and the validation the API and the workflow's validate step share. The
-// wire types in shared/contracts are built from these.
+// and the validation the API and the workflow's validate step share.
+//
+// The value types (Item, Address, OrderState) are the published client
+// module's, aliased, because they travel inside the wire messages defined
+// there once for the services and their clients; this package adds the
+// rules the services apply to them.
 package domain
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/orderflow/orderflow/client"
 )
 
 // Item is one order line. Prices are integer cents to avoid float rounding.
-type Item struct {
-	SKU        string `json:"sku"`
-	Quantity   int    `json:"quantity"`
-	PriceCents int64  `json:"price_cents"`
-}
+type Item = client.Item
 
 // Address is a shipping address; field names follow the seed's API.
-type Address struct {
-	Street  string `json:"street"`
-	City    string `json:"city"`
-	State   string `json:"state"`
-	ZipCode string `json:"zip_code"`
-}
+type Address = client.Address
 
-// Validate names the first missing or oversized field.
-func (a Address) Validate() error {
+// ValidateAddress names the first missing or oversized field of a.
+func ValidateAddress(a Address) error {
 	for _, f := range []struct{ name, v string }{
 		{"street", a.Street}, {"city", a.City}, {"state", a.State}, {"zip_code", a.ZipCode},
 	} {
@@ -67,30 +64,28 @@ func TotalCents(items []Item) int64 {
 	return total
 }
 
-// OrderState is the order's coarse lifecycle state.
-type OrderState string
+// OrderState is the order's coarse lifecycle state; its Terminal method
+// says whether no further transition can happen.
+type OrderState = client.OrderState
 
 // Order states. Terminal states: shipped, cancelled, failed.
 const (
-	StateReceived         OrderState = "received"
-	StateValidated        OrderState = "validated"
-	StateAwaitingApproval OrderState = "awaiting_approval"
-	StateApproved         OrderState = "approved"
-	StatePaid             OrderState = "paid"
-	StateShipping         OrderState = "shipping"
-	StateDispatched       OrderState = "dispatched"
-	StateShipped          OrderState = "shipped"
-	StateCancelled        OrderState = "cancelled"
-	StateFailed           OrderState = "failed"
+	StateReceived         = client.StateReceived
+	StateValidated        = client.StateValidated
+	StateAwaitingApproval = client.StateAwaitingApproval
+	StateApproved         = client.StateApproved
+	StatePaid             = client.StatePaid
+	StateShipping         = client.StateShipping
+	StateDispatched       = client.StateDispatched
+	StateShipped          = client.StateShipped
+	StateCancelled        = client.StateCancelled
+	StateFailed           = client.StateFailed
 )
 
-// Terminal reports whether no further transition can happen.
-func (s OrderState) Terminal() bool {
-	return s == StateShipped || s == StateCancelled || s == StateFailed
-}
-
 // Step names a business step; each one goes through the fault injector.
-type Step string
+// It is a plain string because the wire types key attempts and errors by
+// string (the published client has no step type).
+type Step = string
 
 // Business steps in lifecycle order.
 const (
