@@ -2,8 +2,8 @@
 // infrastructure per test (a fresh PostgreSQL database with the schema, a
 // NATS JetStream server of its own, a Temporal dev server; Env bundles the
 // usual set), and the helpers tests would otherwise each write: Logger,
-// Pool, ReadStream, Eventually, a cuttable TCP Proxy and child processes
-// that can be stopped, killed and restarted. Nothing is mocked and nothing
+// Pool, ReadStream, StreamInfo, Eventually, Chromium, a cuttable TCP Proxy
+// and child processes that can be stopped, killed and restarted. Nothing is mocked and nothing
 // is skipped: a missing dependency fails the test with a message that says
 // how to provide it.
 //

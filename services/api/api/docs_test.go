@@ -15,20 +15,6 @@ import (
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
-// chromiumPath finds Debian's chromium; its absence fails the test with
-// the install command, because the docs check must never be skipped.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatalf("headless Chromium is required for the /docs test: install it with " +
-		"`apt-get update && apt-get install -y chromium`")
-	return ""
-}
-
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -45,7 +31,7 @@ func freeAddr(t *testing.T) string {
 // assets under a self-only CSP, and finds every operation rendered; then it
 // stops Run through its context.
 func TestRunServesDocsInChromium(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := testenv.Chromium(t, "the /docs test")
 	infra := testenv.New(t)
 	cfg := defaultConfig(t)
 	cfg.NATS.URL, cfg.Postgres.URL = infra.NATS.URL, infra.DBURL
