@@ -39,15 +39,12 @@ func TestRunServesDocsInChromium(t *testing.T) {
 	cfg.Shutdown.Timeout = 5 * time.Second
 	deps := api.Deps{NATS: infra.NC, DB: infra.Pool, Log: testenv.Logger(t)}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- api.Run(ctx, cfg, deps) }()
+	run := testenv.Go(t, func(ctx context.Context) error { return api.Run(ctx, cfg, deps) })
 	base := "http://" + cfg.HTTPAddr
 	testenv.Eventually(t, 15*time.Second, func() (bool, string) {
 		select {
-		case err := <-done:
-			t.Fatalf("Run returned early: %v", err)
+		case <-run.Done():
+			t.Fatalf("Run returned early: %v", run.Err())
 		default:
 		}
 		res, err := http.Get(base + "/readyz")
@@ -71,7 +68,7 @@ func TestRunServesDocsInChromium(t *testing.T) {
 		t.Fatalf("/docs references an external host:\n%s", page)
 	}
 
-	dctx, dcancel := context.WithTimeout(ctx, 90*time.Second)
+	dctx, dcancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer dcancel()
 	cmd := exec.CommandContext(dctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -98,14 +95,8 @@ func TestRunServesDocsInChromium(t *testing.T) {
 		t.Logf("DOM (%d bytes): %.3000s", len(dom), dom)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run after cancel: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("Run did not stop within 10s of cancellation")
+	if err := run.Stop(10 * time.Second); err != nil {
+		t.Fatalf("Run after cancel: %v", err)
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatalf("still serving after Run returned")
