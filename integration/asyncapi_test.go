@@ -268,10 +268,7 @@ func TestAsyncAPIDescribesRealTraffic(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	c, err := client.New(s.NC)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.Client(t)
 	post := func(path, body string, headers ...string) int {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.APIURL+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

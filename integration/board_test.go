@@ -3,7 +3,6 @@ package integration_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,19 +17,6 @@ import (
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
-// chromium finds Debian's chromium; without it the test fails with the
-// install command (.ci/run installs it), never skips.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatalf("headless Chromium is required for the board test: `apt-get update && apt-get install -y chromium`")
-	return ""
-}
-
 // TestBoardShowsOrdersLive opens /board in headless Chromium on the running
 // system, starts orders after the page is live, and sees a manual-review
 // order appear in awaiting_approval and, once approved, move to shipped,
@@ -39,13 +25,10 @@ func chromium(t *testing.T) string {
 // and, with UPDATE_BOARD_SCREENSHOT set, copied to docs/board.png for the
 // README.
 func TestBoardShowsOrdersLive(t *testing.T) {
-	browser := chromium(t)
+	browser := testenv.Chromium(t, "the board test") // .ci/run installs it
 	// The exercise's fault rates, seeded: the board shows retries and errors.
 	s := stack.Start(t, stack.Options{Faults: faults.Config{FailRate: 0.33, HangRate: 0.34, Seed: 15}})
-	c, err := client.New(s.NC)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.Client(t)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox,
 		chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),

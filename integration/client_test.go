@@ -18,10 +18,7 @@ import (
 // status, approve it, and follow its events in seq order to shipped.
 func TestClientDrivesAnOrder(t *testing.T) {
 	s := stack.Start(t, stack.Options{NoAPI: true})
-	c, err := client.New(s.NC)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	orderID := testenv.UniqueName("client")

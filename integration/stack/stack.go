@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 
+	orderflow "github.com/orderflow/orderflow/client"
 	"github.com/orderflow/orderflow/services/api/api"
 	"github.com/orderflow/orderflow/services/bridge/bridge"
 	orderworker "github.com/orderflow/orderflow/services/order-worker/order"
@@ -132,6 +133,17 @@ func (s *Stack) startAPI(t testing.TB, mutate func(*api.Config)) {
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK, "API not ready: " + res.Status
 	})
+}
+
+// Client is the orderflow client (package client) on the stack's NATS
+// connection, as an outside system would use it.
+func (s *Stack) Client(t testing.TB) *orderflow.Client {
+	t.Helper()
+	c, err := orderflow.New(s.NC)
+	if err != nil {
+		t.Fatalf("stack: client: %v", err)
+	}
+	return c
 }
 
 // load is a service's default configuration (environment applied).

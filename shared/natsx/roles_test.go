@@ -229,89 +229,102 @@ func TestRolesAreLeastPrivilege(t *testing.T) {
 	event := contracts.EventSubject(order, contracts.EventReceived)
 	result := contracts.ResultSubject(order)
 
-	t.Run("api", func(t *testing.T) {
-		c := as("api")
-		c.t = t
-		c.mustPublishJS(start)
-		if err := natsx.CheckStreams(ctx, c.js, contracts.StreamCommands, contracts.StreamResults); err != nil {
-			t.Errorf("api cannot check its streams: %v", err)
-		}
-		c.mustReceive(result, func() { as("bridge").mustPublishJS(result) })
-		as("order-worker").mustPublishJS(event)
-		c.mustConsume(contracts.StreamEvents, "api-board") // the board's feed
-		c.mustRefusePublish("$JS.API.CONSUMER.DELETE." + contracts.StreamEvents + ".projector")
-		c.mustRefusePublish(event)
-		c.mustRefusePublish(result)
-		c.mustRefusePublish("$JS.API.STREAM.DELETE." + contracts.StreamCommands)
-		c.mustRefusePublish("$JS.API.CONSUMER.CREATE." + contracts.StreamCommands + ".steal")
-		c.mustRefuseSubscribe(contracts.EventsWildcard)
-		c.mustRefuseSubscribe(contracts.CommandsWildcard)
-		c.mustRefuseSubscribe("_INBOX.bridge.>")
-		c.mustRefuseSubscribe("_INBOX.>")
-	})
-	t.Run("bridge", func(t *testing.T) {
-		c := as("bridge")
-		c.t = t
-		c.mustConsume(contracts.StreamCommands, "bridge")
-		c.mustPublishJS(contracts.DLQCommands)
-		c.mustRefusePublish(start)
-		c.mustRefusePublish(event)
-		c.mustRefusePublish("$JS.API.STREAM.PURGE." + contracts.StreamCommands)
-		c.mustRefusePublish("$JS.API.CONSUMER.CREATE." + contracts.StreamEvents + ".x")
-		c.mustRefuseSubscribe(contracts.EventsWildcard)
-	})
-	t.Run("order-worker", func(t *testing.T) {
-		c := as("order-worker")
-		c.t = t
-		c.mustPublishJS(event)
-		c.mustRefusePublish(start)
-		c.mustRefusePublish(result)
-		c.mustRefusePublish("$JS.API.STREAM.DELETE." + contracts.StreamEvents)
-		c.mustRefuseSubscribe(contracts.CommandsWildcard)
-	})
-	t.Run("shipping-worker", func(t *testing.T) {
-		c := as("shipping-worker")
-		c.t = t
-		c.mustRefusePublish(event)
-		c.mustRefusePublish(start)
-		c.mustRefuseSubscribe("orders.>")
-	})
-	t.Run("projector", func(t *testing.T) {
-		c := as("projector")
-		c.t = t
-		c.mustConsume(contracts.StreamEvents, "projector")
-		c.mustPublishJS(contracts.DLQEvents)
-		c.mustRefusePublish(event)
-		c.mustRefusePublish(start)
-		c.mustRefusePublish("$JS.API.CONSUMER.CREATE." + contracts.StreamCommands + ".x")
-		c.mustRefuseSubscribe(contracts.CommandsWildcard)
-	})
-	t.Run("command-publisher", func(t *testing.T) {
-		c := as("command-publisher")
-		c.t = t
-		c.mustPublishJS(contracts.CommandSubject("o-2", contracts.CommandCancel))
-		c.mustReceive(result, func() { as("bridge").mustPublishJS(result) })
-		c.mustRefusePublish(event)
-		c.mustRefusePublish(result)
-		c.mustRefusePublish(contracts.StatusSubject(order))
-		c.mustRefusePublish("$JS.API.CONSUMER.CREATE." + contracts.StreamCommands + ".x")
-		c.mustRefuseSubscribe(contracts.CommandsWildcard)
-		c.mustRefuseSubscribe(contracts.EventsWildcard)
-		c.mustRefuseSubscribe("_INBOX.bridge.>")
-	})
-	t.Run("event-reader", func(t *testing.T) {
-		c := as("event-reader")
-		c.t = t
-		c.mustReceive(event, func() { as("order-worker").mustPublishJS(event) })
-		c.mustConsume(contracts.StreamEvents, "warehouse")
-		c.mustRefusePublish(event)
-		c.mustRefusePublish(start)
-		c.mustRefusePublish("$JS.API.CONSUMER.DELETE." + contracts.StreamEvents + ".projector")
-		c.mustRefusePublish("$JS.API.CONSUMER.CREATE." + contracts.StreamEvents + ".projector")
-		c.mustRefusePublish("$JS.API.CONSUMER.MSG.NEXT." + contracts.StreamEvents + ".projector")
-		c.mustRefuseSubscribe(contracts.CommandsWildcard)
-		c.mustRefuseSubscribe(contracts.ResultsWildcard)
-	})
+	// Each role's rights: what it is for (may), then what it must be refused.
+	for _, r := range []struct {
+		role            string
+		may             func(c *conn)
+		mayNotPublish   []string
+		mayNotSubscribe []string
+	}{{
+		role: "api",
+		may: func(c *conn) {
+			c.mustPublishJS(start)
+			if err := natsx.CheckStreams(ctx, c.js, contracts.StreamCommands, contracts.StreamResults); err != nil {
+				c.t.Errorf("api cannot check its streams: %v", err)
+			}
+			c.mustReceive(result, func() { as("bridge").mustPublishJS(result) })
+			as("order-worker").mustPublishJS(event)
+			c.mustConsume(contracts.StreamEvents, "api-board") // the board's feed
+		},
+		mayNotPublish: []string{
+			"$JS.API.CONSUMER.DELETE." + contracts.StreamEvents + ".projector",
+			event,
+			result,
+			"$JS.API.STREAM.DELETE." + contracts.StreamCommands,
+			"$JS.API.CONSUMER.CREATE." + contracts.StreamCommands + ".steal",
+		},
+		mayNotSubscribe: []string{contracts.EventsWildcard, contracts.CommandsWildcard, "_INBOX.bridge.>", "_INBOX.>"},
+	}, {
+		role: "bridge",
+		may: func(c *conn) {
+			c.mustConsume(contracts.StreamCommands, "bridge")
+			c.mustPublishJS(contracts.DLQCommands)
+		},
+		mayNotPublish: []string{
+			start,
+			event,
+			"$JS.API.STREAM.PURGE." + contracts.StreamCommands,
+			"$JS.API.CONSUMER.CREATE." + contracts.StreamEvents + ".x",
+		},
+		mayNotSubscribe: []string{contracts.EventsWildcard},
+	}, {
+		role:            "order-worker",
+		may:             func(c *conn) { c.mustPublishJS(event) },
+		mayNotPublish:   []string{start, result, "$JS.API.STREAM.DELETE." + contracts.StreamEvents},
+		mayNotSubscribe: []string{contracts.CommandsWildcard},
+	}, {
+		role:            "shipping-worker",
+		may:             func(*conn) {}, // no NATS traffic: it may only connect
+		mayNotPublish:   []string{event, start},
+		mayNotSubscribe: []string{"orders.>"},
+	}, {
+		role: "projector",
+		may: func(c *conn) {
+			c.mustConsume(contracts.StreamEvents, "projector")
+			c.mustPublishJS(contracts.DLQEvents)
+		},
+		mayNotPublish:   []string{event, start, "$JS.API.CONSUMER.CREATE." + contracts.StreamCommands + ".x"},
+		mayNotSubscribe: []string{contracts.CommandsWildcard},
+	}, {
+		role: "command-publisher",
+		may: func(c *conn) {
+			c.mustPublishJS(contracts.CommandSubject("o-2", contracts.CommandCancel))
+			c.mustReceive(result, func() { as("bridge").mustPublishJS(result) })
+		},
+		mayNotPublish: []string{
+			event,
+			result,
+			contracts.StatusSubject(order),
+			"$JS.API.CONSUMER.CREATE." + contracts.StreamCommands + ".x",
+		},
+		mayNotSubscribe: []string{contracts.CommandsWildcard, contracts.EventsWildcard, "_INBOX.bridge.>"},
+	}, {
+		role: "event-reader",
+		may: func(c *conn) {
+			c.mustReceive(event, func() { as("order-worker").mustPublishJS(event) })
+			c.mustConsume(contracts.StreamEvents, "warehouse")
+		},
+		mayNotPublish: []string{
+			event,
+			start,
+			"$JS.API.CONSUMER.DELETE." + contracts.StreamEvents + ".projector",
+			"$JS.API.CONSUMER.CREATE." + contracts.StreamEvents + ".projector",
+			"$JS.API.CONSUMER.MSG.NEXT." + contracts.StreamEvents + ".projector",
+		},
+		mayNotSubscribe: []string{contracts.CommandsWildcard, contracts.ResultsWildcard},
+	}} {
+		t.Run(r.role, func(t *testing.T) {
+			c := as(r.role)
+			c.t = t
+			r.may(c)
+			for _, subject := range r.mayNotPublish {
+				c.mustRefusePublish(subject)
+			}
+			for _, subject := range r.mayNotSubscribe {
+				c.mustRefuseSubscribe(subject)
+			}
+		})
+	}
 }
 
 // A role can also log in with an nkey seed file (NATS_NKEY_SEED_FILE).

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -25,5 +27,28 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() (ok bool, last 
 		}
 		time.Sleep(pause)
 		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
+
+// Retry calls f until it returns nil or ctx ends, as a client retries
+// while a server recovers. Each call has a context of its own that ends
+// after perTry: a call to a server that is down may otherwise wait for the
+// whole of ctx. It returns nil, or the last error with the first and ctx's.
+func Retry(ctx context.Context, perTry time.Duration, f func(ctx context.Context) error) error {
+	var first error
+	for {
+		tctx, cancel := context.WithTimeout(ctx, perTry)
+		err := f(tctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (first error: %v; %v)", err, first, ctx.Err())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

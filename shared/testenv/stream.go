@@ -43,3 +43,20 @@ func ReadStream(t testing.TB, js jetstream.JetStream, stream string, subjects ..
 	}
 	return out
 }
+
+// StreamInfo returns stream's info as the server has it now (message and
+// consumer counts, sequences), not a cached copy.
+func StreamInfo(t testing.TB, js jetstream.JetStream, stream string) *jetstream.StreamInfo {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatalf("testenv: stream %s: %v", stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatalf("testenv: stream %s info: %v", stream, err)
+	}
+	return info
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 
 	"github.com/orderflow/orderflow/shared/devserver"
 	"github.com/orderflow/orderflow/shared/netx"
@@ -280,19 +282,13 @@ func waitTemporal(addr string, timeout time.Duration, exited <-chan struct{}) er
 }
 
 // dialTemporal connects to the frontend at addr once (the SDK's dial checks
-// the server's health).
+// the server's health). The SDK's logs are dropped: waitTemporal reports
+// the last error.
 func dialTemporal(ctx context.Context, addr string) error {
-	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: quietLogger{}})
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		return err
 	}
 	c.Close()
 	return nil
 }
-
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}

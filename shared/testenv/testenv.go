@@ -2,10 +2,11 @@
 // infrastructure per test (a fresh PostgreSQL database with the schema, a
 // NATS JetStream server of its own, a Temporal dev server; Env bundles the
 // usual set), and the helpers tests would otherwise each write: Logger,
-// Pool, ReadStream, Eventually, a cuttable TCP Proxy and child processes
-// that can be stopped, killed and restarted. Nothing is mocked and nothing
-// is skipped: a missing dependency fails the test with a message that says
-// how to provide it.
+// Pool, ReadStream, StreamInfo, Eventually, Retry, Chromium, a cuttable TCP
+// Proxy, child processes that can be stopped, killed and restarted, and Go
+// for a service's Run in process, stopped through its context. Nothing is
+// mocked and nothing is skipped: a missing dependency fails the test with a
+// message that says how to provide it.
 //
 // The dev server is not started with the SDK's testsuite.StartDevServer:
 // it cannot kill a server with SIGKILL or notice one that exited at start

@@ -15,20 +15,6 @@ import (
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
-// chromiumPath finds Debian's chromium; its absence fails the test with
-// the install command, because the docs check must never be skipped.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatalf("headless Chromium is required for the /docs test: install it with " +
-		"`apt-get update && apt-get install -y chromium`")
-	return ""
-}
-
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -45,7 +31,7 @@ func freeAddr(t *testing.T) string {
 // assets under a self-only CSP, and finds every operation rendered; then it
 // stops Run through its context.
 func TestRunServesDocsInChromium(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := testenv.Chromium(t, "the /docs test")
 	infra := testenv.New(t)
 	cfg := defaultConfig(t)
 	cfg.NATS.URL, cfg.Postgres.URL = infra.NATS.URL, infra.DBURL
@@ -53,15 +39,12 @@ func TestRunServesDocsInChromium(t *testing.T) {
 	cfg.Shutdown.Timeout = 5 * time.Second
 	deps := api.Deps{NATS: infra.NC, DB: infra.Pool, Log: testenv.Logger(t)}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- api.Run(ctx, cfg, deps) }()
+	run := testenv.Go(t, func(ctx context.Context) error { return api.Run(ctx, cfg, deps) })
 	base := "http://" + cfg.HTTPAddr
 	testenv.Eventually(t, 15*time.Second, func() (bool, string) {
 		select {
-		case err := <-done:
-			t.Fatalf("Run returned early: %v", err)
+		case <-run.Done():
+			t.Fatalf("Run returned early: %v", run.Err())
 		default:
 		}
 		res, err := http.Get(base + "/readyz")
@@ -85,7 +68,7 @@ func TestRunServesDocsInChromium(t *testing.T) {
 		t.Fatalf("/docs references an external host:\n%s", page)
 	}
 
-	dctx, dcancel := context.WithTimeout(ctx, 90*time.Second)
+	dctx, dcancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer dcancel()
 	cmd := exec.CommandContext(dctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -112,14 +95,8 @@ func TestRunServesDocsInChromium(t *testing.T) {
 		t.Logf("DOM (%d bytes): %.3000s", len(dom), dom)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run after cancel: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("Run did not stop within 10s of cancellation")
+	if err := run.Stop(10 * time.Second); err != nil {
+		t.Fatalf("Run after cancel: %v", err)
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatalf("still serving after Run returned")

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -35,8 +35,7 @@ type stack struct {
 	// stopWorkers ends the order and shipping workers.
 	stopWorkers func()
 	cfg         bridge.Config
-	cancel      context.CancelFunc
-	done        chan error
+	run         *testenv.Running     // the bridge; nil while stopped
 	reg         *prometheus.Registry // the bridge's metrics
 }
 
@@ -76,13 +75,11 @@ func newIdleStack(t *testing.T, addr string, tweak func(*bridge.Config)) *stack 
 
 // startBridge runs bridge.Run in the background until stopBridge.
 func (s *stack) startBridge() {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel, s.done = cancel, make(chan error, 1)
 	reg := prometheus.NewRegistry() // a restarted bridge registers afresh
 	s.reg = reg
-	go func() {
-		s.done <- bridge.Run(ctx, s.cfg, bridge.Deps{NATS: s.NC, Temporal: s.tc}, testenv.Logger(s.t), bridge.WithMetrics(reg))
-	}()
+	s.run = testenv.Go(s.t, func(ctx context.Context) error {
+		return bridge.Run(ctx, s.cfg, bridge.Deps{NATS: s.NC, Temporal: s.tc}, testenv.Logger(s.t), bridge.WithMetrics(reg))
+	})
 	s.t.Cleanup(s.stopBridge)
 }
 
@@ -118,18 +115,13 @@ func (s *stack) metric(name string, labels map[string]string) float64 {
 
 // stopBridge cancels Run and checks it returns cleanly and promptly.
 func (s *stack) stopBridge() {
-	if s.cancel == nil {
+	if s.run == nil {
 		return
 	}
-	s.cancel()
-	s.cancel = nil
-	select {
-	case err := <-s.done:
-		if err != nil {
-			s.t.Errorf("bridge.Run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		s.t.Errorf("bridge.Run did not return after cancel")
+	err := s.run.Stop(20 * time.Second)
+	s.run = nil
+	if err != nil {
+		s.t.Errorf("bridge.Run: %v", err)
 	}
 }
 

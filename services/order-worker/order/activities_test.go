@@ -33,11 +33,7 @@ func TestChargeTwiceChargesOnce(t *testing.T) {
 	if !first.ChargedAt.Equal(*second.ChargedAt) || second.Status != PaymentStatusCharged || second.AmountCents != 2500 {
 		t.Fatalf("second charge %+v differs from first %+v", second, first)
 	}
-	var rows, calls int
-	if err := in.Pool.QueryRow(context.Background(), `SELECT count(*), sum(charge_calls) FROM payments`).Scan(&rows, &calls); err != nil {
-		t.Fatal(err)
-	}
-	if rows != 1 || calls != 2 {
+	if rows, calls := in.paymentTotals(t); rows != 1 || calls != 2 {
 		t.Fatalf("%d payment rows with %d calls, want 1 row, 2 calls", rows, calls)
 	}
 }
@@ -60,11 +56,7 @@ func TestConcurrentIdenticalChargesChargeOnce(t *testing.T) {
 			t.Fatalf("concurrent charge: %v", err)
 		}
 	}
-	var rows, calls int
-	if err := in.Pool.QueryRow(context.Background(), `SELECT count(*), sum(charge_calls) FROM payments`).Scan(&rows, &calls); err != nil {
-		t.Fatal(err)
-	}
-	if rows != 1 || calls != 20 {
+	if rows, calls := in.paymentTotals(t); rows != 1 || calls != 20 {
 		t.Fatalf("%d rows, %d calls: want one charge seen 20 times", rows, calls)
 	}
 }

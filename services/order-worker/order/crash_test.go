@@ -242,22 +242,8 @@ func scheduledEvents(ctx context.Context, t *testing.T, c client.Client, workflo
 // its context ends.
 func retryUntil(ctx context.Context, t *testing.T, what string, f func(ctx context.Context) error) {
 	t.Helper()
-	var first error
-	for {
-		actx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := f(actx)
-		cancel()
-		if err == nil {
-			return
-		}
-		if first == nil {
-			first = err
-		}
-		if ctx.Err() != nil {
-			t.Errorf("%s: %v (first error: %v)", what, err, first)
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
+	if err := testenv.Retry(ctx, 15*time.Second, f); err != nil {
+		t.Errorf("%s: %v", what, err)
 	}
 }
 

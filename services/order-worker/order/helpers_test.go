@@ -90,6 +90,23 @@ func (in infra) payment(t *testing.T, paymentID string) (orderID, status string,
 	return orderID, status, calls, true
 }
 
+// expectPaymentStatus fails unless the payments row of paymentID has status want.
+func (in infra) expectPaymentStatus(t *testing.T, paymentID, want string) {
+	t.Helper()
+	if _, status, _, _ := in.payment(t, paymentID); status != want {
+		t.Fatalf("payments row %s: status %q, want %q", paymentID, status, want)
+	}
+}
+
+// paymentTotals counts the payments rows and the charge calls they recorded.
+func (in infra) paymentTotals(t *testing.T) (rows, calls int) {
+	t.Helper()
+	if err := in.Pool.QueryRow(context.Background(), `SELECT count(*), sum(charge_calls) FROM payments`).Scan(&rows, &calls); err != nil {
+		t.Fatal(err)
+	}
+	return rows, calls
+}
+
 // testCarrier refuses packages for a zip code during the first N shipping
 // attempts (failZips[zip] = N) and remembers where it dispatched; like a
 // real carrier it takes one parcel per idempotency key.

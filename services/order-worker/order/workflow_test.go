@@ -216,9 +216,7 @@ func TestCancelAfterPaymentRefunds(t *testing.T) {
 	if !hasAll(types, contracts.EventPaymentCharged, contracts.EventPaymentRefunded, contracts.EventCancelled) || hasAll(types, contracts.EventDispatched) {
 		t.Fatalf("events %v", types)
 	}
-	if _, status, _, _ := w.infra.payment(t, in.PaymentID); status != "refunded" {
-		t.Fatalf("payments row status %q, want refunded", status)
-	}
+	w.infra.expectPaymentStatus(t, in.PaymentID, PaymentStatusRefunded)
 }
 
 func TestCancelDuringShippingStopsChildAndRefunds(t *testing.T) {
@@ -382,9 +380,7 @@ func TestDispatchFailuresExhaustedFailAndRefund(t *testing.T) {
 	if !hasAll(types, contracts.EventDispatchFailed, contracts.EventPaymentRefunded, contracts.EventFailed) {
 		t.Fatalf("events %v", types)
 	}
-	if _, status, _, _ := w.infra.payment(t, in.PaymentID); status != "refunded" {
-		t.Fatalf("payments row %q, want refunded", status)
-	}
+	w.infra.expectPaymentStatus(t, in.PaymentID, PaymentStatusRefunded)
 }
 
 func TestReusedPaymentIDFailsOrderWithoutRefund(t *testing.T) {

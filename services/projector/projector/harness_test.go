@@ -49,18 +49,10 @@ func newDeps(t testing.TB, cfg projector.Config, pool *pgxpool.Pool) projector.D
 func startProjector(t testing.TB, cfg projector.Config, pool *pgxpool.Pool) {
 	t.Helper()
 	deps := newDeps(t, cfg, pool)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- projector.Run(ctx, cfg, deps, testenv.Logger(t)) }()
+	run := testenv.Go(t, func(ctx context.Context) error { return projector.Run(ctx, cfg, deps, testenv.Logger(t)) })
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("projector.Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("projector.Run did not return after cancel")
+		if err := run.Stop(30 * time.Second); err != nil {
+			t.Errorf("projector.Run: %v", err)
 		}
 	})
 }

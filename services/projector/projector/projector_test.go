@@ -76,6 +76,17 @@ func checkOrders(t *testing.T, e *testenv.Env, w workload) {
 	}
 }
 
+// checkProjected asserts e holds w's orders (checkOrders), tables equal to
+// want, and no dead letter: every event was projected, none given up on.
+func checkProjected(t *testing.T, e *testenv.Env, w workload, want tables, label string) {
+	t.Helper()
+	checkOrders(t, e, w)
+	assertSameTables(t, want, dump(t, e.Pool), label)
+	if n := len(dlqMessages(t, e.JS)); n != 0 {
+		t.Errorf("%s: %d messages dead-lettered, want 0", label, n)
+	}
+}
+
 func TestEveryEventDeliveredTwiceGivesIdenticalTables(t *testing.T) {
 	w := newWorkload("dup", 40, 1)
 	want := reference(t, w)
@@ -89,11 +100,7 @@ func TestEveryEventDeliveredTwiceGivesIdenticalTables(t *testing.T) {
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			e := project(t, w.all, true, mode.tweak)
-			checkOrders(t, e, w)
-			assertSameTables(t, want, dump(t, e.Pool), "every event twice")
-			if n := len(dlqMessages(t, e.JS)); n != 0 {
-				t.Errorf("%d messages dead-lettered, want 0", n)
-			}
+			checkProjected(t, e, w, want, "every event twice")
 		})
 	}
 }
@@ -152,11 +159,7 @@ func TestPostgresOutageLosesNothing(t *testing.T) {
 
 	proxy.Restore() // and comes back
 	waitConsumed(t, e.JS, cfg.Durable)
-	checkOrders(t, e, w)
-	assertSameTables(t, want, dump(t, e.Pool), "after outage")
-	if n := len(dlqMessages(t, e.JS)); n != 0 {
-		t.Errorf("%d messages dead-lettered during a transient outage, want 0", n)
-	}
+	checkProjected(t, e, w, want, "after outage")
 }
 
 func TestRebuildEqualsLiveProjection(t *testing.T) {

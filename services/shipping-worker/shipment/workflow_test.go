@@ -59,26 +59,26 @@ type childTest struct {
 	started map[string]int // attempts started, by activity
 }
 
+// captureSignals appends every signal named name that the child sends its
+// parent to *into.
+func captureSignals[T any](c *childTest, name string, into *[]T) {
+	c.env.OnSignalExternalWorkflow(mock.Anything, "parent-wf", "", name, mock.Anything).Return(
+		func(_, _, _ string, _ string, arg any) error {
+			c.mu.Lock()
+			*into = append(*into, arg.(T))
+			c.mu.Unlock()
+			return nil
+		})
+}
+
 func newChildTest(t *testing.T) *childTest {
 	log := testenv.Logger(t)
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(log))
 	c := &childTest{t: t, env: suite.NewTestWorkflowEnvironment(), carrier: &recordingCarrier{refuseZip: "99999"}, onStart: map[string]func(){}, started: map[string]int{}}
 	Register(c.env, &Activities{Faults: faults.New(testFaults), Carrier: c.carrier, Log: log})
-	c.env.OnSignalExternalWorkflow(mock.Anything, "parent-wf", "", contracts.SignalShippingProgress, mock.Anything).Return(
-		func(_, _, _ string, _ string, arg any) error {
-			c.mu.Lock()
-			c.reports = append(c.reports, arg.(contracts.ShippingReport))
-			c.mu.Unlock()
-			return nil
-		})
-	c.env.OnSignalExternalWorkflow(mock.Anything, "parent-wf", "", contracts.SignalDispatchFailed, mock.Anything).Return(
-		func(_, _, _ string, _ string, arg any) error {
-			c.mu.Lock()
-			c.failed = append(c.failed, arg.(contracts.DispatchFailedPayload))
-			c.mu.Unlock()
-			return nil
-		})
+	captureSignals(c, contracts.SignalShippingProgress, &c.reports)
+	captureSignals(c, contracts.SignalDispatchFailed, &c.failed)
 	c.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		c.mu.Lock()
 		c.started[info.ActivityType.Name]++

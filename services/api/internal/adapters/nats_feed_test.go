@@ -29,17 +29,10 @@ func publishEvents(t *testing.T, ctx context.Context, f *Feed, orderID string, n
 	}
 }
 
-func consumers(t *testing.T, ctx context.Context, f *Feed) int {
+// consumers counts the consumers on the events stream: the feed's, or none.
+func consumers(t *testing.T, f *Feed) int {
 	t.Helper()
-	s, err := f.js.Stream(ctx, contracts.StreamEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Consumers
+	return testenv.StreamInfo(t, f.js, contracts.StreamEvents).State.Consumers
 }
 
 // TestFeedFansOutAndStopsWhenIdle: two subscribers get the same events in
@@ -59,7 +52,7 @@ func TestFeedFansOutAndStopsWhenIdle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := consumers(t, ctx, f); n != 1 {
+	if n := consumers(t, f); n != 1 {
 		t.Fatalf("%d consumers for two subscribers, want one shared", n)
 	}
 	fastGot := make(chan []int64, 1)
@@ -94,6 +87,6 @@ func TestFeedFansOutAndStopsWhenIdle(t *testing.T) {
 	stopSlow() // already cut off: harmless
 	stopFast()
 	testenv.Eventually(t, 10*time.Second, func() (bool, string) {
-		return consumers(t, ctx, f) == 0, "consumer still there after the last subscriber left"
+		return consumers(t, f) == 0, "consumer still there after the last subscriber left"
 	})
 }
