@@ -114,11 +114,7 @@ func TestStreamsVerifyAndProvision(t *testing.T) {
 	wantContains(t, out, "ORDER_EVENTS DIFFERS max age: want 720h0m0s, have 0s", "ORDER_EVENTS DIFFERS max bytes: want 1048576, have -1")
 	wantContains(t, mustRun(t, "streams", "provision", "--nats-url", ns.URL), "ORDER_EVENTS", "max age 720h0m0s", "max bytes 1048576")
 	wantContains(t, mustRun(t, "streams", "verify", "--nats-url", ns.URL), "ORDER_EVENTS ok")
-	s, err := js.Stream(ctx, contracts.StreamEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := s.CachedInfo().Config; c.MaxAge != 720*time.Hour || c.MaxBytes != 1<<20 {
+	if c := testenv.StreamInfo(t, js, contracts.StreamEvents).Config; c.MaxAge != 720*time.Hour || c.MaxBytes != 1<<20 {
 		t.Fatalf("events stream after provision: max age %s, max bytes %d", c.MaxAge, c.MaxBytes)
 	}
 	t.Setenv("NATS_STREAM_MAX_AGE", "ORDER_EVENT:1h")
@@ -147,13 +143,7 @@ func TestDLQListInspectReplay(t *testing.T) {
 		"bridge: temporal rejected the start", "orders.dlq.events", "2 dead letter(s)")
 	wantContains(t, mustRun(t, "dlq", "inspect", "1", nats), "Orderflow-Reason: bridge: temporal rejected the start", body)
 
-	commands := func() uint64 {
-		s, err := js.Stream(ctx, contracts.StreamCommands) // reads the stream's info now
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s.CachedInfo().State.Msgs
-	}
+	commands := func() uint64 { return testenv.StreamInfo(t, js, contracts.StreamCommands).State.Msgs }
 	out = mustRun(t, "dlq", "replay", "1", "--dry-run", nats)
 	wantContains(t, out, "dlq 1 -> "+contracts.CommandSubject(orderID, contracts.CommandStart), "dry run")
 	if n := commands(); n != 0 {
@@ -192,10 +182,7 @@ func TestDLQListInspectReplay(t *testing.T) {
 // projection into a fresh database and compare.
 func TestOrderCommandsAndRebuild(t *testing.T) {
 	s := stack.Start(t, stack.Options{NoAPI: true})
-	c, err := client.New(s.NC)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	flags := []string{"--nats-url", s.NATS.URL, "--database-url", s.DBURL, "--temporal-ui", "http://ui.example:8233"}
