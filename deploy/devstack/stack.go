@@ -143,43 +143,72 @@ func (s *stack) startTemporal() error {
 	return nil
 }
 
-// ensureNATS uses the server at NATS_URL when it answers, otherwise starts an
-// embedded one with JetStream on that URL's port.
+// ensureNATS uses the server at NATS_URL when it answers and is recent
+// enough (natsx.MinServerVersion), otherwise starts an embedded one with
+// JetStream: on that URL's port when nothing answers there, on a free port
+// when an older server holds it.
 func (s *stack) ensureNATS(ctx context.Context) error {
 	s.natsURL = s.cfg.NATSURL
 	if s.cfg.NATSRoles {
 		return s.startNATSWithRoles(ctx)
 	}
 	nc, err := nats.Connect(s.natsURL, nats.Timeout(2*time.Second))
-	if err != nil {
+	var tooOld error
+	if err == nil {
+		tooOld = natsx.CheckServerVersion(nc)
+	}
+	switch {
+	case err != nil:
 		port, perr := natsPort(s.natsURL)
 		if perr != nil {
 			return perr
 		}
-		srv, serr := natsserver.NewServer(&natsserver.Options{
-			Host: "127.0.0.1", Port: port, JetStream: true, NoSigs: true,
-			StoreDir: filepath.Join(s.cfg.DataDir, "nats"),
-		})
-		if serr != nil {
-			return fmt.Errorf("start embedded nats: %w", serr)
+		nc, err = s.startEmbeddedNATS(port, err)
+	case tooOld != nil:
+		nc.Close()
+		// The older server keeps its port; the embedded one takes a free one.
+		port, perr := netx.FreePort()
+		if perr != nil {
+			return perr
 		}
-		go srv.Start()
-		if !srv.ReadyForConnections(10 * time.Second) {
-			return errors.New("embedded nats did not become ready")
-		}
-		s.natsServer = srv
-		s.log.Info("started embedded NATS with JetStream", "url", s.natsURL, "reason", err)
-		if nc, err = nats.Connect(s.natsURL); err != nil {
-			return fmt.Errorf("connect embedded nats: %w", err)
-		}
-	} else {
+		nc, err = s.startEmbeddedNATS(port, tooOld)
+	default:
 		s.log.Info("using NATS", "url", s.natsURL)
 	}
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
 	if err := provisionStreams(ctx, nc); err != nil {
 		return err
 	}
 	s.log.Info("streams ready")
 	return nil
+}
+
+// startEmbeddedNATS runs a JetStream server in process on port, storing in
+// the data directory, makes it the stack's NATS_URL and connects to it;
+// reason is why the configured server is not used.
+func (s *stack) startEmbeddedNATS(port int, reason error) (*nats.Conn, error) {
+	srv, err := natsserver.NewServer(&natsserver.Options{
+		Host: "127.0.0.1", Port: port, JetStream: true, NoSigs: true,
+		StoreDir: filepath.Join(s.cfg.DataDir, "nats"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start embedded nats: %w", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		return nil, errors.New("embedded nats did not become ready")
+	}
+	s.natsServer = srv
+	s.natsURL = srv.ClientURL()
+	s.log.Info("started embedded NATS with JetStream", "url", s.natsURL, "reason", reason)
+	nc, err := nats.Connect(s.natsURL)
+	if err != nil {
+		return nil, fmt.Errorf("connect embedded nats: %w", err)
+	}
+	return nc, nil
 }
 
 // startNATSWithRoles runs the shipped role configuration in process with a

@@ -188,6 +188,11 @@ func ConsumerConfig(opts ConsumerOptions) jetstream.ConsumerConfig {
 // Run consumes until ctx ends, then stops intake, lets each partition finish
 // its in-flight command and returns the rest to the stream.
 func (c *Consumer) Run(ctx context.Context) error {
+	// An older server would accept the consumer without its priority group
+	// and then refuse every pull: say so once, up front.
+	if err := natsx.CheckServerVersion(c.nc); err != nil {
+		return err
+	}
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, contracts.StreamCommands, ConsumerConfig(c.opts))
 	if err != nil {
 		return fmt.Errorf("declare consumer %s on %s: %w", c.opts.Durable, contracts.StreamCommands, err)
