@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/orderflow/orderflow/shared/contracts"
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/testenv"
@@ -28,16 +25,8 @@ func TestOlderNATSServerIsReplacedByAnEmbeddedOne(t *testing.T) {
 		t.Fatalf("NATS_URL %s kept (embedded server %v)", s.natsURL, s.natsServer)
 	}
 	t.Cleanup(s.natsServer.Shutdown)
-	nc, err := nats.Connect(s.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := testenv.StreamInfo(t, js, contracts.StreamCommands).Config.Name; got != contracts.StreamCommands {
+	nc := testenv.Connect(t, s.natsURL)
+	if got := testenv.StreamInfo(t, testenv.JetStream(t, nc), contracts.StreamCommands).Config.Name; got != contracts.StreamCommands {
 		t.Fatalf("stream %q", got)
 	}
 	if err := natsx.CheckServerVersion(nc); err != nil {

@@ -58,15 +58,8 @@ func TestNATSClusterR3SurvivesLeaderKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(cluster.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc := testenv.Connect(t, cluster.URL())
+	js := testenv.JetStream(t, nc)
 	if err := natsx.ProvisionStreams(ctx, js, cfgs); err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/orderflow/orderflow/shared/natsx"
 	"github.com/orderflow/orderflow/shared/testenv"
 )
@@ -35,12 +33,7 @@ func TestAtLeast(t *testing.T) {
 // A server older than 2.11 is named in a clear error; the test servers are
 // recent enough.
 func TestCheckServerVersion(t *testing.T) {
-	nc, err := nats.Connect(testenv.NATSAnnouncing(t, "2.9.10"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	err = natsx.CheckServerVersion(nc)
+	err := natsx.CheckServerVersion(testenv.Connect(t, testenv.NATSAnnouncing(t, "2.9.10")))
 	if err == nil || !strings.Contains(err.Error(), "nats-server 2.9.10") || !strings.Contains(err.Error(), natsx.MinServerVersion+" or later") {
 		t.Fatalf("CheckServerVersion against 2.9.10: %v", err)
 	}

@@ -23,25 +23,7 @@ func TestProxyCutsAndRestores(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() { // echo server
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					fmt.Fprint(c, line)
-				}
-			}()
-		}
-	}()
+	serveLines(ln, "", func(line string) string { return line }) // echo server
 	p := StartProxy(t, ln.Addr().String())
 	echo := func(c net.Conn, r *bufio.Reader) error {
 		if _, err := fmt.Fprintln(c, "ping"); err != nil {

@@ -148,20 +148,33 @@ func (s *NATSServer) Shutdown() {
 // Conn returns a client connection closed when the test ends.
 func (s *NATSServer) Conn() *nats.Conn {
 	s.t.Helper()
-	nc, err := nats.Connect(s.URL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		s.t.Fatalf("testenv: connect nats: %v", err)
-	}
-	s.t.Cleanup(nc.Close)
-	return nc
+	return Connect(s.t, s.URL)
 }
 
 // JetStream wraps nc.
 func (s *NATSServer) JetStream(nc *nats.Conn) jetstream.JetStream {
 	s.t.Helper()
+	return JetStream(s.t, nc)
+}
+
+// Connect connects to the NATS server at url, reconnecting for ever 100 ms
+// apart unless opts say otherwise; the connection closes when the test ends.
+func Connect(t testing.TB, url string, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(url, append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}, opts...)...)
+	if err != nil {
+		t.Fatalf("testenv: connect nats: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// JetStream wraps nc.
+func JetStream(t testing.TB, nc *nats.Conn) jetstream.JetStream {
+	t.Helper()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		s.t.Fatalf("testenv: jetstream: %v", err)
+		t.Fatalf("testenv: jetstream: %v", err)
 	}
 	return js
 }

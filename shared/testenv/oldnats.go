@@ -3,6 +3,7 @@ package testenv
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -22,6 +23,18 @@ func NATSAnnouncing(t testing.TB, version string) string {
 	t.Cleanup(func() { ln.Close() })
 	info := fmt.Sprintf(`INFO {"server_id":"old","server_name":"old","version":%q,"proto":1,"go":"go1","host":"127.0.0.1","port":%d,"headers":true,"max_payload":1048576,"jetstream":true}`+"\r\n",
 		version, ln.Addr().(*net.TCPAddr).Port)
+	serveLines(ln, info, func(line string) string {
+		if strings.HasPrefix(line, "PING") {
+			return "PONG\r\n"
+		}
+		return ""
+	})
+	return "nats://" + ln.Addr().String()
+}
+
+// serveLines serves each connection ln accepts, until ln closes: greeting
+// first, then reply(line) for every line the client sends (nothing for "").
+func serveLines(ln net.Listener, greeting string, reply func(line string) string) {
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -30,7 +43,7 @@ func NATSAnnouncing(t testing.TB, version string) string {
 			}
 			go func() {
 				defer c.Close()
-				if _, err := c.Write([]byte(info)); err != nil {
+				if _, err := io.WriteString(c, greeting); err != nil {
 					return
 				}
 				r := bufio.NewReader(c)
@@ -39,8 +52,8 @@ func NATSAnnouncing(t testing.TB, version string) string {
 					if err != nil {
 						return
 					}
-					if strings.HasPrefix(line, "PING") {
-						if _, err := c.Write([]byte("PONG\r\n")); err != nil {
+					if out := reply(line); out != "" {
+						if _, err := io.WriteString(c, out); err != nil {
 							return
 						}
 					}
@@ -48,5 +61,4 @@ func NATSAnnouncing(t testing.TB, version string) string {
 			}()
 		}
 	}()
-	return "nats://" + ln.Addr().String()
 }

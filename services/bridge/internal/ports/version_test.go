@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/orderflow/orderflow/shared/testenv"
 )
 
@@ -16,19 +13,11 @@ import (
 // stops at once with an error naming the server's version, instead of
 // declaring a consumer that would refuse every pull.
 func TestConsumerRefusesServerWithoutPriorityGroups(t *testing.T) {
-	nc, err := nats.Connect(testenv.NATSAnnouncing(t, "2.9.10"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := NewConsumer(nc, js, nil, ConsumerOptions{Durable: "bridge", Partitions: 1}, testenv.Logger(t))
+	nc := testenv.Connect(t, testenv.NATSAnnouncing(t, "2.9.10"))
+	c := NewConsumer(nc, testenv.JetStream(t, nc), nil, ConsumerOptions{Durable: "bridge", Partitions: 1}, testenv.Logger(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = c.Run(ctx)
+	err := c.Run(ctx)
 	if err == nil || !strings.Contains(err.Error(), "nats-server 2.9.10") {
 		t.Fatalf("Run on a 2.9.10 server: %v", err)
 	}
